@@ -1,0 +1,101 @@
+//! The interface every node implements: a sans-IO state machine. A handler gets the
+//! event and a `Ctx`, and pushes what to send and which timers to set; it performs no IO
+//! and reads no clock but `ctx.now()`.
+
+use crate::ledger::{Ledger, Outcome};
+use crate::msg::{Msg, NodeId, ReqId};
+use crate::rng::Rng;
+use crate::time::Micros;
+use std::any::Any;
+
+pub(crate) enum Command {
+    Send { to: NodeId, msg: Msg },
+    Timer { delay_us: Micros, token: u64 },
+    Ended { req: ReqId, outcome: Outcome, latency_us: Option<Micros> },
+    State(u8),
+}
+
+/// What a handler may do. Owned by the world; lent to one handler at a time.
+pub struct Ctx<'a> {
+    pub(crate) now: Micros,
+    pub(crate) me: NodeId,
+    pub(crate) slow: f64,
+    pub(crate) arrivals_open: bool,
+    pub rng: &'a mut Rng,
+    pub(crate) ledger: &'a mut Ledger,
+    pub(crate) out: &'a mut Vec<Command>,
+}
+
+impl Ctx<'_> {
+    #[inline]
+    pub fn now(&self) -> Micros {
+        self.now
+    }
+    #[inline]
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+    #[inline]
+    pub fn send(&mut self, to: NodeId, msg: Msg) {
+        self.out.push(Command::Send { to, msg });
+    }
+    /// Calls `on_timer(token)` after `delay_us`, unless this node dies first.
+    #[inline]
+    pub fn set_timer(&mut self, delay_us: Micros, token: u64) {
+        self.out.push(Command::Timer { delay_us, token });
+    }
+    /// A duration of work on this node, stretched by its `slow` fault.
+    #[inline]
+    pub fn work(&self, us: Micros) -> Micros {
+        if self.slow == 1.0 { us } else { (us as f64 * self.slow).round() as Micros }
+    }
+    /// A new request, or `None` once the workload's limit is reached.
+    pub fn open_request(&mut self) -> Option<ReqId> {
+        self.arrivals_open.then(|| self.ledger.open(self.now))
+    }
+    #[inline]
+    pub fn is_open(&self, req: ReqId) -> bool {
+        self.ledger.is_open(req)
+    }
+    /// Ends `req` one way; ending a request twice is recorded as an accounting violation.
+    pub fn end_request(&mut self, req: ReqId, outcome: Outcome) {
+        let latency_us = self.ledger.end(req, outcome, self.now);
+        self.out.push(Command::Ended { req, outcome, latency_us });
+    }
+    /// Announces this node's own state (e.g. a breaker opening) to the trace.
+    pub fn set_state(&mut self, state: u8) {
+        self.out.push(Command::State(state));
+    }
+}
+
+/// What a renderer shows of a node, and what hovering it tells.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeView {
+    /// Requests waiting.
+    pub queue: u32,
+    /// Requests being worked on.
+    pub busy: u32,
+    /// Workers (0 when the idea does not apply).
+    pub workers: u32,
+    /// A word for the node's own state: `closed`, `open`, `half-open`, ...; empty if none.
+    pub state: &'static str,
+    pub completed: u64,
+}
+
+pub trait Component: Any {
+    fn on_start(&mut self, _ctx: &mut Ctx) {}
+    fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg);
+    fn on_timer(&mut self, _ctx: &mut Ctx, _token: u64) {}
+    /// The network refused `msg`, sent to `to` (its process is dead): connection refused.
+    fn on_bounce(&mut self, _ctx: &mut Ctx, _to: NodeId, _msg: Msg) {}
+    /// The process dies (or freezes): forget all state. Push into `held` what peers sent
+    /// and are waiting on, so that a kill can reset their connections.
+    fn on_crash(&mut self, _held: &mut Vec<(NodeId, Msg)>) {}
+    fn on_revive(&mut self, ctx: &mut Ctx) {
+        self.on_start(ctx);
+    }
+    fn view(&self) -> NodeView {
+        NodeView::default()
+    }
+    fn as_any(&self) -> &dyn Any;
+}

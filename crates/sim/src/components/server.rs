@@ -1,0 +1,125 @@
+//! A server: `workers` identical workers in front of a FIFO waiting room of bounded
+//! size. With one worker, exponential service and Poisson arrivals it is an M/M/1 queue.
+
+use crate::component::{Component, Ctx, NodeView};
+use crate::dist::Dist;
+use crate::msg::{Kind, Msg, NodeId};
+use crate::time::Micros;
+use std::any::Any;
+use std::collections::VecDeque;
+
+pub struct Server {
+    workers: u32,
+    queue_limit: u32,
+    service: Dist,
+    /// Relative speed: service times are divided by it.
+    speed: f64,
+    in_service: Vec<Option<(NodeId, Msg)>>,
+    idle: Vec<u32>,
+    queue: VecDeque<(NodeId, Msg)>,
+    pub completed: u64,
+    pub rejected: u64,
+    pub queue_max: u32,
+    /// Integral over time of the number in the system (waiting + served), for its mean.
+    area: f64,
+    last_change_us: Micros,
+}
+
+impl Server {
+    pub fn new(workers: u32, queue_limit: u32, service: Dist, speed: f64) -> Self {
+        let workers = workers.max(1);
+        Server {
+            workers,
+            queue_limit,
+            service,
+            speed,
+            in_service: vec![None; workers as usize],
+            idle: (0..workers).rev().collect(),
+            queue: VecDeque::new(),
+            completed: 0,
+            rejected: 0,
+            queue_max: 0,
+            area: 0.0,
+            last_change_us: 0,
+        }
+    }
+
+    pub fn in_system(&self) -> u32 {
+        self.workers - self.idle.len() as u32 + self.queue.len() as u32
+    }
+
+    /// Time-average number in the system from time 0 to `now`.
+    pub fn mean_in_system(&self, now: Micros) -> f64 {
+        let area = self.area + f64::from(self.in_system()) * (now - self.last_change_us) as f64;
+        if now == 0 { 0.0 } else { area / now as f64 }
+    }
+
+    fn account(&mut self, now: Micros) {
+        self.area += f64::from(self.in_system()) * (now - self.last_change_us) as f64;
+        self.last_change_us = now;
+    }
+
+    fn begin(&mut self, ctx: &mut Ctx, worker: u32, from: NodeId, msg: Msg) {
+        self.in_service[worker as usize] = Some((from, msg));
+        let raw = self.service.sample(ctx.rng);
+        let us = if self.speed == 1.0 { raw } else { (raw as f64 / self.speed).round() as Micros };
+        ctx.set_timer(ctx.work(us), u64::from(worker));
+    }
+}
+
+impl Component for Server {
+    fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
+        match msg.kind {
+            Kind::Request | Kind::Call => {
+                self.account(ctx.now());
+                if let Some(worker) = self.idle.pop() {
+                    self.begin(ctx, worker, from, msg);
+                } else if (self.queue.len() as u32) < self.queue_limit {
+                    self.queue.push_back((from, msg));
+                    self.queue_max = self.queue_max.max(self.queue.len() as u32);
+                } else {
+                    self.rejected += 1;
+                    ctx.send(from, msg.reply(Kind::Reject));
+                }
+            }
+            Kind::HealthCheck => ctx.send(from, msg.reply(Kind::HealthReply)),
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
+        let worker = token as u32;
+        let Some((from, msg)) = self.in_service[worker as usize].take() else { return };
+        self.account(ctx.now());
+        self.completed += 1;
+        ctx.send(from, msg.reply(Kind::Response));
+        match self.queue.pop_front() {
+            Some((next_from, next)) => self.begin(ctx, worker, next_from, next),
+            None => self.idle.push(worker),
+        }
+    }
+
+    fn on_crash(&mut self, held: &mut Vec<(NodeId, Msg)>) {
+        held.extend(self.in_service.iter_mut().filter_map(Option::take));
+        held.extend(self.queue.drain(..));
+        self.idle = (0..self.workers).rev().collect();
+    }
+
+    fn on_revive(&mut self, ctx: &mut Ctx) {
+        self.account(ctx.now());
+    }
+
+    fn view(&self) -> NodeView {
+        NodeView {
+            queue: self.queue.len() as u32,
+            busy: self.workers - self.idle.len() as u32,
+            workers: self.workers,
+            state: "",
+            completed: self.completed,
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

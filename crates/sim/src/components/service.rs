@@ -1,0 +1,233 @@
+//! A service with a bounded worker pool that calls one dependency per request, through a
+//! circuit breaker, with a call timeout and retries. A worker is held for the whole
+//! call, so a dependency that hangs pins the pool: the cascade is real.
+
+use super::breaker::{Breaker, BreakerConfig, BreakerState, Permit};
+use super::deadlines::Deadlines;
+use super::slab::{Key, Slab, index_of};
+use crate::component::{Component, Ctx, NodeView};
+use crate::msg::{Kind, Msg, NodeId, ReqId};
+use crate::time::Micros;
+use std::any::Any;
+use std::collections::VecDeque;
+
+const DEADLINE: u64 = 0;
+pub const TIMELINE_KEPT: usize = 256;
+/// A call's tag: the job's index above bit 16, the attempt number, and in the lowest bit
+/// whether it is a half-open probe.
+pub const PROBE_BIT: u32 = 1;
+
+struct Job {
+    req: ReqId,
+    client: NodeId,
+    key: u64,
+    attempt: u32,
+    probe: bool,
+    /// Which call of this service the current attempt is: deadlines name it.
+    call: u64,
+}
+
+pub struct ServiceConfig {
+    pub workers: u32,
+    pub queue_limit: u32,
+    pub call_timeout_us: Micros,
+    pub retries: u32,
+    pub breaker: BreakerConfig,
+}
+
+pub struct Service {
+    dependency: NodeId,
+    cfg: ServiceConfig,
+    breaker: Breaker,
+    queue: VecDeque<(NodeId, Msg)>,
+    /// One per busy worker.
+    jobs: Slab<Job>,
+    calls: u64,
+    deadlines: Deadlines,
+    expired: Vec<u64>,
+    pub busy_max: u32,
+    /// Breaker transitions `(time, state)`, the first `TIMELINE_KEPT` of them.
+    pub timeline: Vec<(Micros, BreakerState)>,
+    pub transitions: u64,
+    pub dependency_calls: u64,
+    pub fast_failures: u64,
+    pub rejected: u64,
+}
+
+/// A deadline's token: the job's index and the call it guards.
+fn deadline_token(job: Key, call: u64) -> u64 {
+    u64::from(index_of(job)) << 40 | (call & 0xFF_FFFF_FFFF)
+}
+
+impl Service {
+    pub fn new(dependency: NodeId, cfg: ServiceConfig) -> Self {
+        let breaker = Breaker::new(cfg.breaker.clone());
+        Service {
+            dependency,
+            cfg,
+            breaker,
+            queue: VecDeque::new(),
+            jobs: Slab::default(),
+            calls: 0,
+            deadlines: Deadlines::new(DEADLINE),
+            expired: Vec::new(),
+            busy_max: 0,
+            timeline: vec![(0, BreakerState::Closed)],
+            transitions: 0,
+            dependency_calls: 0,
+            fast_failures: 0,
+            rejected: 0,
+        }
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state()
+    }
+
+    pub fn busy(&self) -> u32 {
+        self.jobs.len() as u32
+    }
+
+    fn begin(&mut self, ctx: &mut Ctx, client: NodeId, msg: Msg) {
+        let job = self.jobs.insert(Job { req: msg.req, client, key: msg.key, attempt: 0, probe: false, call: 0 });
+        self.busy_max = self.busy_max.max(self.busy());
+        self.call(ctx, job);
+    }
+
+    fn announce(&mut self, ctx: &mut Ctx, change: Option<BreakerState>) {
+        if let Some(s) = change {
+            ctx.set_state(s as u8);
+            self.transitions += 1;
+            if self.timeline.len() < TIMELINE_KEPT {
+                self.timeline.push((ctx.now(), s));
+            }
+        }
+    }
+
+    fn call(&mut self, ctx: &mut Ctx, key: Key) {
+        let (permit, change) = self.breaker.permit(ctx.now());
+        self.announce(ctx, change);
+        if permit == Permit::Refused {
+            self.fast_failures += 1;
+            self.finish(ctx, key, Kind::Error);
+            return;
+        }
+        self.calls += 1;
+        let call = self.calls;
+        let job = self.jobs.get_mut(key).expect("calls are made for live jobs");
+        job.attempt += 1;
+        job.probe = permit == Permit::Probe;
+        job.call = call;
+        let tag = index_of(key) << 16 | (job.attempt & 0x7FFF) << 1 | u32::from(job.probe);
+        let msg = Msg { kind: Kind::Call, req: job.req, key: job.key, tag };
+        self.dependency_calls += 1;
+        ctx.send(self.dependency, msg);
+        self.deadlines.add(ctx, self.cfg.call_timeout_us, deadline_token(key, call));
+    }
+
+    /// The current attempt of job `key` ended well or badly.
+    fn outcome(&mut self, ctx: &mut Ctx, key: Key, ok: bool) {
+        let Some(job) = self.jobs.get(key) else { return };
+        let (attempt, probe) = (job.attempt, job.probe);
+        let change = self.breaker.record(ctx.now(), ok, probe);
+        self.announce(ctx, change);
+        if ok {
+            self.finish(ctx, key, Kind::Response);
+        } else if attempt <= self.cfg.retries {
+            self.call(ctx, key);
+        } else {
+            self.finish(ctx, key, Kind::Error);
+        }
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx, key: Key, kind: Kind) {
+        let job = self.jobs.remove(key).expect("finish is for live jobs");
+        ctx.send(job.client, Msg::new(kind, job.req));
+    }
+
+    /// Starts queued requests on free workers. A loop, not recursion: a refused call
+    /// frees its worker at once, and a long queue must not deepen the stack.
+    fn pump(&mut self, ctx: &mut Ctx) {
+        while self.busy() < self.cfg.workers {
+            let Some((client, next)) = self.queue.pop_front() else { break };
+            self.begin(ctx, client, next);
+        }
+    }
+
+    /// B's answer to the call tagged `msg.tag`, if that call is still the job's current one.
+    fn answer(&mut self, ctx: &mut Ctx, msg: Msg, ok: bool) {
+        let Some(key) = self.jobs.key_at(msg.tag >> 16) else { return };
+        let current = self.jobs.get(key).is_some_and(|j| j.req == msg.req && j.attempt & 0x7FFF == (msg.tag >> 1) & 0x7FFF);
+        if current {
+            self.outcome(ctx, key, ok);
+        }
+    }
+}
+
+impl Component for Service {
+    fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
+        match msg.kind {
+            Kind::Request => {
+                if self.busy() < self.cfg.workers {
+                    self.begin(ctx, from, msg);
+                } else if (self.queue.len() as u32) < self.cfg.queue_limit {
+                    self.queue.push_back((from, msg));
+                } else {
+                    self.rejected += 1;
+                    ctx.send(from, msg.reply(Kind::Reject));
+                }
+            }
+            Kind::Response => self.answer(ctx, msg, true),
+            Kind::Error | Kind::Reject => self.answer(ctx, msg, false),
+            _ => {}
+        }
+        self.pump(ctx);
+    }
+
+    fn on_bounce(&mut self, ctx: &mut Ctx, _to: NodeId, msg: Msg) {
+        match msg.kind {
+            Kind::Call => self.answer(ctx, msg, false),
+            // A client we answered has gone; nothing to do.
+            _ => {}
+        }
+        self.pump(ctx);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, _token: u64) {
+        let mut expired = std::mem::take(&mut self.expired);
+        let jobs = &self.jobs;
+        let live = |t: u64| jobs.key_at((t >> 40) as u32).filter(|k| jobs.get(*k).is_some_and(|j| deadline_token(*k, j.call) == t));
+        self.deadlines.fire(ctx, |_, t| live(t).is_some(), &mut expired);
+        let keys: Vec<Key> = expired.drain(..).filter_map(live).collect();
+        for key in keys {
+            self.outcome(ctx, key, false);
+        }
+        self.expired = expired;
+        self.pump(ctx);
+    }
+
+    fn on_crash(&mut self, held: &mut Vec<(NodeId, Msg)>) {
+        self.jobs.drain(|j| held.push((j.client, Msg::new(Kind::Request, j.req))));
+        held.extend(self.queue.drain(..));
+        self.deadlines.clear();
+        self.breaker = Breaker::new(self.cfg.breaker.clone());
+    }
+
+    fn on_revive(&mut self, ctx: &mut Ctx) {
+        self.announce(ctx, Some(BreakerState::Closed));
+    }
+
+    fn view(&self) -> NodeView {
+        NodeView {
+            queue: self.queue.len() as u32,
+            busy: self.busy(),
+            workers: self.cfg.workers,
+            state: if self.cfg.breaker.enabled { self.breaker.state().name() } else { "" },
+            completed: 0,
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,133 @@
+//! Request accounting: every request ends exactly one way, and at every instant
+//! `sent = completed + rejected + failed + timed_out + in_flight`.
+
+use crate::msg::ReqId;
+use crate::time::Micros;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Completed,
+    Rejected,
+    Failed,
+    TimedOut,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 4] = [Outcome::Completed, Outcome::Rejected, Outcome::Failed, Outcome::TimedOut];
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Rejected => "rejected",
+            Outcome::Failed => "failed",
+            Outcome::TimedOut => "timed_out",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub sent: u64,
+    pub completed: u64,
+    pub rejected: u64,
+    pub failed: u64,
+    pub timed_out: u64,
+    pub in_flight: u64,
+}
+
+impl Counts {
+    pub fn balanced(&self) -> bool {
+        self.sent == self.completed + self.rejected + self.failed + self.timed_out + self.in_flight
+    }
+    pub fn ended(&self) -> u64 {
+        self.completed + self.rejected + self.failed + self.timed_out
+    }
+}
+
+/// Open requests live in a slab whose slots are reused, so memory follows the
+/// number in flight, not the number ever sent.
+#[derive(Default)]
+pub struct Ledger {
+    start_us: Vec<Micros>,
+    generation: Vec<u32>,
+    open: Vec<bool>,
+    free: Vec<u32>,
+    counts: Counts,
+}
+
+impl Ledger {
+    pub fn open(&mut self, now: Micros) -> ReqId {
+        let slot = match self.free.pop() {
+            Some(s) => s as usize,
+            None => {
+                self.start_us.push(0);
+                self.generation.push(0);
+                self.open.push(false);
+                self.start_us.len() - 1
+            }
+        };
+        self.start_us[slot] = now;
+        self.open[slot] = true;
+        self.counts.sent += 1;
+        self.counts.in_flight += 1;
+        ReqId(u64::from(self.generation[slot]) << 32 | slot as u64)
+    }
+
+    #[inline]
+    pub fn is_open(&self, req: ReqId) -> bool {
+        let s = req.slot();
+        s < self.open.len() && self.open[s] && self.generation[s] == req.generation()
+    }
+
+    /// Ends `req`; returns its latency, or `None` if it was not open (a bug in a component).
+    pub fn end(&mut self, req: ReqId, outcome: Outcome, now: Micros) -> Option<Micros> {
+        if !self.is_open(req) {
+            return None;
+        }
+        let s = req.slot();
+        self.open[s] = false;
+        self.generation[s] = self.generation[s].wrapping_add(1);
+        self.free.push(s as u32);
+        self.counts.in_flight -= 1;
+        match outcome {
+            Outcome::Completed => self.counts.completed += 1,
+            Outcome::Rejected => self.counts.rejected += 1,
+            Outcome::Failed => self.counts.failed += 1,
+            Outcome::TimedOut => self.counts.timed_out += 1,
+        }
+        debug_assert!(self.counts.balanced());
+        Some(now - self.start_us[s])
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// How many slots exist: the most requests ever in flight at once.
+    pub fn slots(&self) -> usize {
+        self.start_us.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_request_ends_once_and_slots_are_reused() {
+        let mut l = Ledger::default();
+        let a = l.open(0);
+        let b = l.open(5);
+        assert_eq!(l.end(a, Outcome::Completed, 10), Some(10));
+        assert_eq!(l.end(a, Outcome::Failed, 11), None, "a second end is refused");
+        let c = l.open(20);
+        assert_eq!(c.slot(), a.slot());
+        assert!(!l.is_open(a) && l.is_open(c));
+        l.end(b, Outcome::TimedOut, 30);
+        let n = l.counts();
+        assert!(n.balanced());
+        assert_eq!((n.sent, n.completed, n.timed_out, n.in_flight), (3, 1, 1, 1));
+        assert_eq!(l.slots(), 2);
+    }
+}

@@ -1,0 +1,72 @@
+//! What travels between nodes: one small, plain message type shared by every scene.
+
+pub type NodeId = u32;
+
+/// A request's identity: ledger slot in the low 32 bits, the slot's generation above.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReqId(pub u64);
+
+impl ReqId {
+    #[inline]
+    pub fn slot(self) -> usize {
+        (self.0 & 0xFFFF_FFFF) as usize
+    }
+    #[inline]
+    pub fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// A unit of work entering a node.
+    Request,
+    /// The work succeeded.
+    Response,
+    /// The work failed (an error answer, e.g. 500 or 504).
+    Error,
+    /// Refused for lack of room (503, 429).
+    Reject,
+    /// A call from a service to its dependency.
+    Call,
+    HealthCheck,
+    HealthReply,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Request => "request",
+            Kind::Response => "response",
+            Kind::Error => "error",
+            Kind::Reject => "reject",
+            Kind::Call => "call",
+            Kind::HealthCheck => "health-check",
+            Kind::HealthReply => "health-reply",
+        }
+    }
+}
+
+/// `key` is what routing and sharding look at (a user, a client address);
+/// `tag` is the sender's own bookkeeping, echoed back in the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Msg {
+    pub kind: Kind,
+    pub req: ReqId,
+    pub key: u64,
+    pub tag: u32,
+}
+
+impl Msg {
+    pub fn new(kind: Kind, req: ReqId) -> Msg {
+        Msg { kind, req, key: 0, tag: 0 }
+    }
+    /// The answer to this message: same request, key and tag.
+    pub fn reply(self, kind: Kind) -> Msg {
+        Msg { kind, ..self }
+    }
+    pub fn with_tag(self, tag: u32) -> Msg {
+        Msg { tag, ..self }
+    }
+}

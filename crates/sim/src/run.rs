@@ -1,0 +1,203 @@
+//! A run: a scene built from validated knobs, a seed and a fault schedule, driven to the
+//! end (CLI, tests) or slice by slice (the page), sampling its time series as it goes.
+
+use crate::error::{Error, Result};
+use crate::fault::ScheduledFault;
+use crate::knob::Params;
+use crate::ledger::Outcome;
+use crate::scene::{Probe, Scene, find};
+use crate::series::Series;
+use crate::time::{Micros, US_PER_S};
+use crate::world::{Limit, World};
+
+/// Everything that determines a run: the same spec always gives the same trace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSpec {
+    pub scene: String,
+    pub set: Vec<(String, String)>,
+    pub seed: u64,
+    pub faults: Vec<String>,
+    pub limit: Limit,
+}
+
+impl RunSpec {
+    pub fn new(scene: &str) -> Self {
+        RunSpec { scene: scene.into(), set: Vec::new(), seed: 1, faults: Vec::new(), limit: Limit::Requests(100_000) }
+    }
+    pub fn set(mut self, knob: &str, value: &str) -> Self {
+        self.set.push((knob.into(), value.into()));
+        self
+    }
+    pub fn fault(mut self, f: &str) -> Self {
+        self.faults.push(f.into());
+        self
+    }
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    pub fn limit(mut self, limit: Limit) -> Self {
+        self.limit = limit;
+        self
+    }
+}
+
+/// After arrivals stop, requests still in flight get this long (virtual) to end.
+pub const DRAIN_US: Micros = 3_600 * US_PER_S;
+pub const SERIES_POINTS: usize = 512;
+pub const COMMON_SERIES: [&str; 5] = ["throughput_rps", "errors_rps", "p50_ms", "p95_ms", "p99_ms"];
+
+pub struct Sim {
+    pub world: World,
+    pub scene: &'static dyn Scene,
+    pub params: Params,
+    pub limit: Limit,
+    probe: Box<dyn Probe>,
+    pub series: Series,
+    sample_interval_us: Micros,
+    next_sample_us: Micros,
+    row: Vec<f64>,
+}
+
+impl Sim {
+    /// Validates every part of `spec`; the first error names what was wrong.
+    pub fn new(spec: &RunSpec) -> Result<Sim> {
+        let scene = find(&spec.scene)?;
+        let mut params = Params::defaults(&scene.info().knobs);
+        for (k, v) in &spec.set {
+            params.set(k, v)?;
+        }
+        let faults = spec.faults.iter().map(|f| f.parse::<ScheduledFault>()).collect::<Result<Vec<_>>>()?;
+        Sim::build(scene, params, spec.seed, &faults, spec.limit, US_PER_S)
+    }
+
+    pub fn build(
+        scene: &'static dyn Scene,
+        params: Params,
+        seed: u64,
+        faults: &[ScheduledFault],
+        limit: Limit,
+        sample_interval_us: Micros,
+    ) -> Result<Sim> {
+        let mut world = World::new(seed, params.dist("net_latency"), params.float("loss"), limit);
+        let probe = scene.build(&params, &mut world);
+        for f in faults {
+            world.schedule_fault(f.clone())?;
+        }
+        let mut names: Vec<String> = COMMON_SERIES.iter().map(|s| s.to_string()).collect();
+        names.extend(probe.series_names(&world));
+        let series = Series::new(names, sample_interval_us, SERIES_POINTS);
+        world.start();
+        Ok(Sim { world, scene, params, limit, probe, series, sample_interval_us, next_sample_us: sample_interval_us, row: Vec::new() })
+    }
+
+    /// Schedules one more fault (a click on a node); its nodes must exist.
+    pub fn add_fault(&mut self, f: ScheduledFault) -> Result<()> {
+        self.world.schedule_fault(f)
+    }
+
+    fn sample(&mut self) {
+        let w = self.world.take_window();
+        let per_s = US_PER_S as f64 / self.sample_interval_us as f64;
+        let errors: u64 = w.outcomes.iter().sum::<u64>() - w.outcomes[Outcome::Completed as usize];
+        self.row.clear();
+        self.row.extend([
+            w.outcomes[Outcome::Completed as usize] as f64 * per_s,
+            errors as f64 * per_s,
+            w.p50_us / 1e3,
+            w.p95_us / 1e3,
+            w.p99_us / 1e3,
+        ]);
+        self.probe.sample(&self.world, &mut self.row);
+        self.series.push(&self.row);
+    }
+
+    /// Runs every event up to virtual time `t`, sampling the series on the way.
+    pub fn advance_to(&mut self, t: Micros) {
+        while self.next_sample_us <= t {
+            self.world.run_until(self.next_sample_us);
+            self.sample();
+            self.next_sample_us += self.sample_interval_us;
+        }
+        self.world.run_until(t);
+    }
+
+    /// Like `advance_to`, but stops after about `max_events` events; returns whether `t` was reached.
+    pub fn advance_bounded(&mut self, t: Micros, max_events: u64) -> bool {
+        let stop = self.world.events() + max_events;
+        while self.world.events() < stop {
+            match self.world.peek_time() {
+                Some(e) if e <= t => {
+                    if e >= self.next_sample_us {
+                        self.advance_to(self.next_sample_us);
+                    } else {
+                        self.world.step();
+                    }
+                }
+                _ => {
+                    self.advance_to(t);
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Runs until arrivals stop and every request has ended (or the drain deadline passes).
+    pub fn run(&mut self) {
+        assert!(self.limit != Limit::Forever, "a run to the end needs a limit");
+        loop {
+            if self.world.quiescent() {
+                break;
+            }
+            let Some(next) = self.world.peek_time() else { break };
+            if self.world.arrivals_closed_at().is_some_and(|c| next > c + DRAIN_US) {
+                break;
+            }
+            if next >= self.next_sample_us {
+                self.advance_to(self.next_sample_us);
+            } else {
+                self.world.step();
+            }
+        }
+        let drained = self.world.quiescent();
+        self.world.finish_checks(drained);
+    }
+
+    pub fn metrics(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.probe.metrics(&self.world)
+    }
+
+    pub fn theory(&self) -> Vec<(&'static str, f64)> {
+        self.probe.theory(&self.params)
+    }
+
+    /// The command line that reproduces this run.
+    pub fn reproduce(&self) -> String {
+        let mut cmd = format!("clusterlab run {} --seed {}", self.scene.info().id, self.world.seed);
+        for (k, v) in self.params.changed() {
+            cmd += &format!(" --set {k}={v}");
+        }
+        match self.limit {
+            Limit::Requests(n) => cmd += &format!(" --requests {n}"),
+            Limit::Until(t) => cmd += &format!(" --until {}", crate::time::format_duration(t)),
+            Limit::Forever => {}
+        }
+        for f in self.world.faults() {
+            cmd += &format!(" --fault \"{f}\"");
+        }
+        cmd
+    }
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reproduce())
+    }
+}
+
+impl From<String> for Error {
+    fn from(s: String) -> Error {
+        Error(s)
+    }
+}

@@ -1,0 +1,215 @@
+//! Scene `load-balancing` (patterns.md row 5): clients → balancer → N servers.
+
+use super::theory::{erlang_m1_response_us, mm1_in_system, mm1_response_us};
+use crate::check::{Checker, RunEnd};
+use crate::components::balancer::{Balancer, Policy};
+use crate::components::server::Server;
+use crate::components::source::Source;
+use crate::dist::Dist;
+use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
+use crate::ledger::Outcome;
+use crate::msg::{Kind, NodeId};
+use crate::scene::{Preset, Probe, Scene, SceneInfo};
+use crate::time::US_PER_S;
+use crate::trace::Record;
+use crate::world::World;
+use serde_json::{Map, Value as Json, json};
+use std::sync::LazyLock;
+
+pub struct LoadBalancing;
+
+static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
+    let mut knobs = common_knobs("3000", 1_000_000.0);
+    knobs.extend([
+        KnobSpec { name: "policy", kind: KnobKind::Choice(Policy::NAMES), default: "round-robin", unit: "", help: "How the balancer picks a server for each request." },
+        KnobSpec { name: "servers", kind: KnobKind::Int { min: 1, max: 64 }, default: "4", unit: "", help: "Number of servers behind the balancer." },
+        KnobSpec { name: "service_time", kind: KnobKind::Dist, default: "exp:1ms", unit: "", help: "Work one request needs on a server of speed 1." },
+        KnobSpec {
+            name: "server_speeds",
+            kind: KnobKind::Floats { min: 0.01, max: 100.0, max_len: 64 },
+            default: "1",
+            unit: "x",
+            help: "Relative speed of each server, comma-separated; the list repeats if shorter than the number of servers. Also the weights of weighted round robin.",
+        },
+        KnobSpec { name: "workers", kind: KnobKind::Int { min: 1, max: 256 }, default: "1", unit: "", help: "Requests a server works on at once." },
+        KnobSpec { name: "queue_limit", kind: KnobKind::Int { min: 0, max: 100_000 }, default: "1000", unit: "requests", help: "Waiting room per server; beyond it the server answers 503." },
+        KnobSpec { name: "health_checks", kind: KnobKind::Bool, default: "off", unit: "", help: "Whether the balancer probes servers and stops sending to dead ones." },
+        KnobSpec { name: "health_interval", kind: KnobKind::Duration { min_us: 10_000, max_us: 60 * US_PER_S }, default: "1s", unit: "", help: "Time between health checks of each server." },
+        KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "10s", unit: "", help: "How long the balancer waits for a server before answering 504; clients wait twice as long." },
+        KnobSpec { name: "clients", kind: KnobKind::Int { min: 1, max: 1_000_000 }, default: "1000", unit: "", help: "Distinct client addresses (what ip-hash hashes)." },
+    ]);
+    SceneInfo {
+        id: "load-balancing",
+        title: "Load balancing",
+        knobs,
+        presets: vec![
+            Preset {
+                name: "slow-server-round-robin",
+                title: "Round robin drowns a slow server",
+                about: "One server runs at a quarter speed; round robin still sends it a quarter of the traffic, so its queue grows until it refuses requests.",
+                set: &[("policy", "round-robin"), ("server_speeds", "1,1,1,0.25"), ("arrival_rate", "2400")],
+                faults: &[],
+            },
+            Preset {
+                name: "slow-server-power-of-two",
+                title: "Power of two choices keeps up",
+                about: "Same slow server, but each request goes to the less busy of two random servers: the slow one simply gets less.",
+                set: &[("policy", "power-of-two"), ("server_speeds", "1,1,1,0.25"), ("arrival_rate", "2400")],
+                faults: &[],
+            },
+            Preset {
+                name: "dead-server-no-health-checks",
+                title: "A dead server eats requests",
+                about: "server-2 dies at 10.5 s. Without health checks, round robin keeps sending it a quarter of the requests, and every one fails.",
+                set: &[("policy", "round-robin"), ("health_checks", "off")],
+                faults: &["10500ms kill server-2"],
+            },
+            Preset {
+                name: "dead-server-health-checks",
+                title: "Health checks route around the dead",
+                about: "Same failure with health checks every second: a few requests fail until the next check, then traffic goes to the three live servers.",
+                set: &[("policy", "round-robin"), ("health_checks", "on"), ("health_interval", "1s")],
+                faults: &["10500ms kill server-2"],
+            },
+        ],
+    }
+});
+
+struct LbProbe {
+    servers: Vec<NodeId>,
+    balancer: NodeId,
+}
+
+impl Scene for LoadBalancing {
+    fn info(&self) -> &'static SceneInfo {
+        &INFO
+    }
+
+    fn build(&self, p: &Params, w: &mut World) -> Box<dyn Probe> {
+        let n = p.int("servers") as usize;
+        let speeds = p.floats("server_speeds");
+        let speed = |i: usize| speeds[i % speeds.len()];
+        let service = p.dist("service_time");
+        let (workers, queue_limit) = (p.int("workers") as u32, p.int("queue_limit") as u32);
+        let servers: Vec<NodeId> = (0..n)
+            .map(|i| w.add_node(format!("server-{}", i + 1), "server", Box::new(Server::new(workers, queue_limit, service.clone(), speed(i)))))
+            .collect();
+        let policy = Policy::from_name(p.choice("policy")).expect("choices are policy names");
+        let health = p.flag("health_checks").then(|| p.duration("health_interval"));
+        let timeout = p.duration("timeout");
+        let weights = (0..n).map(speed).collect();
+        let balancer = w.add_node("lb", "balancer", Box::new(Balancer::new(servers.clone(), policy, weights, health, timeout)));
+        let source = Source::new(balancer, p.float("arrival_rate"), 2 * timeout, p.int("clients") as u64);
+        w.add_node("client", "client", Box::new(source));
+        w.add_checker(Box::new(ServedOrFailed { servers: servers.clone(), served: Vec::new() }));
+        Box::new(LbProbe { servers, balancer })
+    }
+}
+
+impl Probe for LbProbe {
+    fn metrics(&self, w: &World) -> Map<String, Json> {
+        let now = w.now();
+        let srv = |id: &NodeId| w.component::<Server>(*id);
+        let completed: Vec<u64> = self.servers.iter().map(|s| srv(s).completed).collect();
+        let queue_max: Vec<u32> = self.servers.iter().map(|s| srv(s).queue_max).collect();
+        let in_system: Vec<f64> = self.servers.iter().map(|s| round3(srv(s).mean_in_system(now))).collect();
+        let lb = w.component::<Balancer>(self.balancer);
+        let mean = completed.iter().sum::<u64>() as f64 / completed.len() as f64;
+        let max = completed.iter().copied().max().unwrap_or(0) as f64;
+        let json = json!({
+            "per_server_completed": completed,
+            "per_server_queue_max": queue_max,
+            "per_server_queue_mean": in_system,
+            "queue_mean": round3(in_system.iter().sum::<f64>() / in_system.len() as f64),
+            "per_server_forwarded": lb.forwarded,
+            "per_server_rejected": self.servers.iter().map(|s| srv(s).rejected).collect::<Vec<_>>(),
+            "load_imbalance": round3(if mean > 0.0 { max / mean } else { 0.0 }),
+            "errors_after_kill": w.errors_after_kill(),
+        });
+        match json {
+            Json::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    fn series_names(&self, w: &World) -> Vec<String> {
+        self.servers.iter().map(|s| format!("queue:{}", w.nodes()[*s as usize].name)).collect()
+    }
+
+    fn sample(&self, w: &World, out: &mut Vec<f64>) {
+        out.extend(self.servers.iter().map(|s| f64::from(w.component::<Server>(*s).in_system())));
+    }
+
+    fn theory(&self, p: &Params) -> Vec<(&'static str, f64)> {
+        lb_theory(p)
+    }
+}
+
+/// Closed forms for the current knobs, where they apply: exponential service, equal
+/// speeds, one worker, no loss, a network delay that is constant (it shifts every
+/// percentile by four hops), and a waiting room large enough never to refuse.
+pub fn lb_theory(p: &Params) -> Vec<(&'static str, f64)> {
+    let Dist::Exp { mean_us } = p.dist("service_time") else { return vec![] };
+    let Dist::Const(hop_us) = p.dist("net_latency") else { return vec![] };
+    let speeds = p.floats("server_speeds");
+    if speeds.iter().any(|s| *s != speeds[0]) || p.int("workers") != 1 || p.float("loss") > 0.0 {
+        return vec![];
+    }
+    let n = p.int("servers") as f64;
+    let lambda = p.float("arrival_rate") / n;
+    let mu = 1e6 / mean_us as f64 * speeds[0];
+    let (response, name) = match p.choice("policy") {
+        "random" => (mm1_response_us(lambda, mu), "M/M/1"),
+        "round-robin" | "weighted-round-robin" => (erlang_m1_response_us(n as u32, lambda, mu), "E_N/M/1"),
+        _ => (None, ""),
+    };
+    let Some((mean, p95, p99)) = response else { return vec![] };
+    let shift = 4.0 * hop_us as f64;
+    let mut out = vec![("latency_mean_us", mean + shift), ("latency_p95_us", p95 + shift), ("latency_p99_us", p99 + shift)];
+    if name == "M/M/1" {
+        out.push(("queue_mean", mm1_in_system(lambda, mu).unwrap_or(f64::NAN)));
+    }
+    out
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// "Every request reaches a live server or is counted failed": a request can complete
+/// only if a server answered it, and none is left in flight once the run has drained.
+struct ServedOrFailed {
+    servers: Vec<NodeId>,
+    /// By ledger slot: the generation + 1 of the request a server answered.
+    served: Vec<u32>,
+}
+
+impl Checker for ServedOrFailed {
+    fn name(&self) -> &'static str {
+        "every request reaches a live server or is counted failed"
+    }
+
+    fn on_record(&mut self, r: &Record, violations: &mut Vec<String>) {
+        match r {
+            Record::Send { from, msg, .. } if matches!(msg.kind, Kind::Response | Kind::Reject) && self.servers.contains(from) => {
+                let slot = msg.req.slot();
+                if self.served.len() <= slot {
+                    self.served.resize(slot + 1, 0);
+                }
+                self.served[slot] = msg.req.generation().wrapping_add(1);
+            }
+            Record::End { req, outcome: Outcome::Completed, .. } => {
+                if self.served.get(req.slot()).copied() != Some(req.generation().wrapping_add(1)) {
+                    violations.push(format!("request {req:?} completed but no live server answered it"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, end: &RunEnd, violations: &mut Vec<String>) {
+        if !end.drained {
+            violations.push(format!("{} requests neither served nor counted failed after the drain", end.counts.in_flight));
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The trace: small, plain records of what happened, for renderers, checkers and hashes.
+//!
+//! Every record goes to the invariant checkers. A renderer's sink gets them too, but
+//! may ask for a sample: then only every n-th request's messages are passed on (the same
+//! requests every time), while node, fault and end-of-request records always are.
+
+use crate::fault::Fault;
+use crate::ledger::Outcome;
+use crate::msg::{Msg, NodeId, ReqId};
+use crate::rng::{FNV_OFFSET, fnv1a, mix64};
+use crate::time::Micros;
+use std::collections::VecDeque;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    Loss,
+    Partition,
+    /// Sent to a node that is dead and whose sender is dead too, so nobody learns of it.
+    Dead,
+    /// The receiving node swallows everything (a hung process).
+    Hung,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    /// A message leaves `from` at `t0` and reaches `to` at `t1`.
+    Send { t0: Micros, t1: Micros, from: NodeId, to: NodeId, msg: Msg },
+    /// The network refuses `msg` (its receiver is dead) and tells the sender at `t1`.
+    Bounce { t0: Micros, t1: Micros, from: NodeId, to: NodeId, msg: Msg },
+    Drop { t: Micros, from: NodeId, to: NodeId, msg: Msg, why: DropReason },
+    End { t: Micros, req: ReqId, outcome: Outcome, latency_us: Micros },
+    /// A component's own state changed (a breaker opened, a server was marked down).
+    State { t: Micros, node: NodeId, state: u8 },
+    Fault { t: Micros, fault: Fault },
+}
+
+impl Record {
+    pub fn time(&self) -> Micros {
+        match *self {
+            Record::Send { t0, .. } | Record::Bounce { t0, .. } => t0,
+            Record::Drop { t, .. } | Record::End { t, .. } | Record::State { t, .. } | Record::Fault { t, .. } => t,
+        }
+    }
+
+    /// The request a record belongs to, if any (health checks have none).
+    pub fn request(&self) -> Option<ReqId> {
+        match self {
+            Record::Send { msg, .. } | Record::Bounce { msg, .. } | Record::Drop { msg, .. } => {
+                let health = matches!(msg.kind, crate::msg::Kind::HealthCheck | crate::msg::Kind::HealthReply);
+                (!health).then_some(msg.req)
+            }
+            _ => None,
+        }
+    }
+
+    fn hash_into(&self, h: u64) -> u64 {
+        let mut buf = [0u8; 48];
+        let mut n = 0;
+        let mut put = |x: u64| {
+            buf[n..n + 8].copy_from_slice(&x.to_le_bytes());
+            n += 8;
+        };
+        let msg_bits = |m: &Msg| (m.kind as u64) << 56 ^ u64::from(m.tag) << 24 ^ m.key.rotate_left(17) ^ m.req.0.rotate_left(40);
+        match self {
+            Record::Send { t0, t1, from, to, msg } | Record::Bounce { t0, t1, from, to, msg } => {
+                put(u64::from(matches!(self, Record::Bounce { .. })));
+                put(*t0);
+                put(*t1);
+                put(u64::from(*from) << 32 | u64::from(*to));
+                put(msg_bits(msg));
+            }
+            Record::Drop { t, from, to, msg, why } => {
+                put(2 + *why as u64);
+                put(*t);
+                put(u64::from(*from) << 32 | u64::from(*to));
+                put(msg_bits(msg));
+            }
+            Record::End { t, req, outcome, latency_us } => {
+                put(10 + *outcome as u64);
+                put(*t);
+                put(req.0);
+                put(*latency_us);
+            }
+            Record::State { t, node, state } => {
+                put(20);
+                put(*t);
+                put(u64::from(*node) << 8 | u64::from(*state));
+            }
+            Record::Fault { t, fault } => {
+                put(30);
+                put(*t);
+                return fnv1a(fault.to_string().as_bytes(), fnv1a(&buf[..n], h));
+            }
+        }
+        fnv1a(&buf[..n], h)
+    }
+}
+
+/// Where a renderer or a test receives the trace, record by record.
+pub trait TraceSink {
+    fn record(&mut self, r: &Record);
+}
+
+/// Hashes every record it sees: two runs agree exactly when their hashes do.
+pub struct HashSink {
+    pub hash: u64,
+    pub records: u64,
+}
+
+impl Default for HashSink {
+    fn default() -> Self {
+        HashSink { hash: FNV_OFFSET, records: 0 }
+    }
+}
+
+impl TraceSink for HashSink {
+    fn record(&mut self, r: &Record) {
+        self.hash = r.hash_into(self.hash);
+        self.records += 1;
+    }
+}
+
+/// Keeps the most recent `capacity` records: memory stays bounded however long the run.
+pub struct RingSink {
+    pub records: VecDeque<Record>,
+    pub capacity: usize,
+    pub seen: u64,
+}
+
+impl RingSink {
+    pub fn new(capacity: usize) -> Self {
+        RingSink { records: VecDeque::with_capacity(capacity.min(1 << 16)), capacity, seen: 0 }
+    }
+    /// Hands over what arrived since the last call.
+    pub fn drain(&mut self) -> impl Iterator<Item = Record> + '_ {
+        self.records.drain(..)
+    }
+}
+
+impl TraceSink for RingSink {
+    fn record(&mut self, r: &Record) {
+        if self.records.len() == self.capacity {
+            self.records.pop_front();
+        }
+        self.records.push_back(r.clone());
+        self.seen += 1;
+    }
+}
+
+/// Whether request `req`'s messages pass a 1-in-`every` sample (always, for `every` <= 1).
+#[inline]
+pub fn sampled(req: ReqId, every: u32) -> bool {
+    every <= 1 || mix64(req.0) % u64::from(every) == 0
+}

@@ -1,0 +1,467 @@
+//! The world: one owner of time (the event queue), of randomness (the seeded generator),
+//! of the network between the nodes (latency, loss, partitions, dead, hung and slowed
+//! nodes) and of the request ledger. It runs the components and feeds the trace to the
+//! checkers and the sinks.
+
+use crate::check::{Checker, RunEnd, VIOLATIONS_KEPT, Violation};
+use crate::component::{Command, Component, Ctx, NodeView};
+use crate::dist::Dist;
+use crate::error::{Error, Result};
+use crate::fault::{Fault, ScheduledFault};
+use crate::histogram::Histogram;
+use crate::ledger::{Counts, Ledger, Outcome};
+use crate::msg::{Msg, NodeId};
+use crate::queue::{EventKind, EventQueue};
+use crate::rng::Rng;
+use crate::time::Micros;
+use crate::trace::{DropReason, HashSink, Record, RingSink, TraceSink, sampled};
+
+/// When the workload stops opening new requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    Requests(u64),
+    Until(Micros),
+    Forever,
+}
+
+/// What happened during one time-series interval.
+pub struct Window {
+    pub p50_us: f64,
+    pub p95_us: f64,
+    pub p99_us: f64,
+    /// Counts by `Outcome` (completed, rejected, failed, timed out).
+    pub outcomes: [u64; 4],
+}
+
+/// Reaches every partition group.
+const NO_SIDE: u8 = u8::MAX;
+
+pub struct Node {
+    pub name: String,
+    /// What the node is for (`client`, `balancer`, `server`, `service`, `dependency`): renderers lay nodes out by it.
+    pub role: &'static str,
+    pub alive: bool,
+    pub hung: bool,
+    pub slow: f64,
+    /// The last state the component announced (`Ctx::set_state`).
+    pub state: u8,
+    side: u8,
+    epoch: u32,
+    comp: Box<dyn Component>,
+}
+
+impl Node {
+    pub fn view(&self) -> NodeView {
+        self.comp.view()
+    }
+}
+
+pub struct World {
+    now: Micros,
+    pub seed: u64,
+    queue: EventQueue,
+    nodes: Vec<Node>,
+    hop_latency: Dist,
+    loss: f64,
+    rng: Rng,
+    ledger: Ledger,
+    out: Vec<Command>,
+    held: Vec<(NodeId, Msg)>,
+    faults: Vec<ScheduledFault>,
+    limit: Limit,
+    arrivals_closed_at: Option<Micros>,
+    events: u64,
+    checkers: Vec<Box<dyn Checker>>,
+    found: Vec<String>,
+    violations: Vec<Violation>,
+    violation_count: u64,
+    violations_by_name: std::collections::BTreeMap<&'static str, u64>,
+    checks: u64,
+    first_kill_at: Option<Micros>,
+    errors_after_kill: u64,
+    /// Latency of every completed request.
+    pub latency: Histogram,
+    /// Latency and outcomes since the last `take_window`, for time series.
+    window_latency: Histogram,
+    window_outcomes: [u64; 4],
+    pub hash: Option<HashSink>,
+    pub ring: Option<RingSink>,
+    sample_every: u32,
+}
+
+impl World {
+    pub fn new(seed: u64, latency: Dist, loss: f64, limit: Limit) -> World {
+        World {
+            now: 0,
+            seed,
+            queue: EventQueue::default(),
+            nodes: Vec::new(),
+            hop_latency: latency,
+            loss,
+            rng: Rng::new(seed, "world"),
+            ledger: Ledger::default(),
+            out: Vec::new(),
+            held: Vec::new(),
+            faults: Vec::new(),
+            limit,
+            arrivals_closed_at: None,
+            events: 0,
+            checkers: Vec::new(),
+            found: Vec::new(),
+            violations: Vec::new(),
+            violation_count: 0,
+            violations_by_name: Default::default(),
+            checks: 0,
+            first_kill_at: None,
+            errors_after_kill: 0,
+            latency: Histogram::new(),
+            window_latency: Histogram::new(),
+            window_outcomes: [0; 4],
+            hash: None,
+            ring: None,
+            sample_every: 1,
+        }
+    }
+
+    pub fn add_node(&mut self, name: impl Into<String>, role: &'static str, comp: Box<dyn Component>) -> NodeId {
+        self.nodes.push(Node { name: name.into(), role, alive: true, hung: false, slow: 1.0, state: 0, side: NO_SIDE, epoch: 0, comp });
+        (self.nodes.len() - 1) as NodeId
+    }
+
+    pub fn add_checker(&mut self, c: Box<dyn Checker>) {
+        self.checkers.push(c);
+    }
+
+    pub fn checker_names(&self) -> Vec<&'static str> {
+        let mut names = vec!["accounting"];
+        names.extend(self.checkers.iter().map(|c| c.name()));
+        names
+    }
+
+    /// Renderers get one in `every` requests' messages (node and fault records always).
+    pub fn set_sampling(&mut self, every: u32) {
+        self.sample_every = every.max(1);
+    }
+
+    pub fn now(&self) -> Micros {
+        self.now
+    }
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+    pub fn counts(&self) -> Counts {
+        self.ledger.counts()
+    }
+    pub fn ledger_slots(&self) -> usize {
+        self.ledger.slots()
+    }
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+    pub fn faults(&self) -> &[ScheduledFault] {
+        &self.faults
+    }
+    pub fn violations(&self) -> (&[Violation], u64, u64) {
+        (&self.violations, self.violation_count, self.checks)
+    }
+    pub fn violations_of(&self, invariant: &str) -> u64 {
+        self.violations_by_name.get(invariant).copied().unwrap_or(0)
+    }
+    /// Requests that ended other than completed after the first node was killed.
+    pub fn errors_after_kill(&self) -> u64 {
+        self.errors_after_kill
+    }
+    pub fn arrivals_closed_at(&self) -> Option<Micros> {
+        self.arrivals_closed_at
+    }
+
+    pub fn node_id(&self, name: &str) -> Result<NodeId> {
+        self.nodes.iter().position(|n| n.name == name).map(|i| i as NodeId).ok_or_else(|| {
+            let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
+            Error::new(format!("no node named '{name}' (nodes: {})", names.join(", ")))
+        })
+    }
+
+    /// The component of node `id` as its concrete type, for a scene's measures.
+    pub fn component<T: 'static>(&self, id: NodeId) -> &T {
+        self.nodes[id as usize].comp.as_any().downcast_ref::<T>().expect("a scene knows its own components")
+    }
+
+    /// Adds a fault to the schedule; one in the past happens now. The clients are the
+    /// workload, not part of the cluster: they can be partitioned off, not killed.
+    pub fn schedule_fault(&mut self, f: ScheduledFault) -> Result<()> {
+        for name in f.fault.nodes() {
+            let id = self.node_id(name).map_err(|e| Error::new(format!("fault '{f}': {e}")))?;
+            let on_node = !matches!(f.fault, Fault::Partition(_) | Fault::Heal);
+            if on_node && self.nodes[id as usize].role == "client" {
+                return Err(Error::new(format!("fault '{f}': '{name}' is the workload, not a node that can fail")));
+            }
+        }
+        let at = f.at_us.max(self.now);
+        self.queue.push(at, EventKind::Fault(self.faults.len() as u32));
+        self.faults.push(f);
+        Ok(())
+    }
+
+    pub fn arrivals_open(&self) -> bool {
+        match self.limit {
+            Limit::Requests(n) => self.ledger.counts().sent < n,
+            Limit::Until(t) => self.now < t,
+            Limit::Forever => true,
+        }
+    }
+
+    /// Every request that will ever be sent has ended.
+    pub fn quiescent(&self) -> bool {
+        !self.arrivals_open() && self.ledger.counts().in_flight == 0
+    }
+
+    pub fn start(&mut self) {
+        for id in 0..self.nodes.len() as NodeId {
+            self.dispatch(id, |c, ctx| c.on_start(ctx));
+        }
+    }
+
+    pub fn peek_time(&self) -> Option<Micros> {
+        self.queue.peek_time()
+    }
+
+    /// Runs every event up to and including `t`, then sets the clock to `t`.
+    pub fn run_until(&mut self, t: Micros) {
+        while self.queue.peek_time().is_some_and(|e| e <= t) {
+            self.step();
+        }
+        self.now = self.now.max(t);
+    }
+
+    /// Processes the next event; false when there is none.
+    pub fn step(&mut self) -> bool {
+        let Some(ev) = self.queue.pop() else { return false };
+        self.now = ev.time_us;
+        self.events += 1;
+        match ev.kind {
+            EventKind::Deliver { from, to, msg } => self.deliver(from, to, msg),
+            EventKind::Bounce { dead, to, msg } => {
+                let n = &self.nodes[to as usize];
+                if n.alive && !n.hung {
+                    self.dispatch(to, |c, ctx| c.on_bounce(ctx, dead, msg));
+                }
+            }
+            EventKind::Timer { node, epoch, token } => {
+                let n = &self.nodes[node as usize];
+                if n.alive && !n.hung && n.epoch == epoch {
+                    self.dispatch(node, |c, ctx| c.on_timer(ctx, token));
+                }
+            }
+            EventKind::Fault(i) => self.apply_fault(i as usize),
+        }
+        true
+    }
+
+    fn deliver(&mut self, from: NodeId, to: NodeId, msg: Msg) {
+        let n = &self.nodes[to as usize];
+        if !n.alive {
+            // Connection refused: the sender learns of it one hop later, if it is alive to.
+            if self.nodes[from as usize].alive {
+                self.bounce(to, from, msg);
+            } else {
+                self.emit(Record::Drop { t: self.now, from, to, msg, why: DropReason::Dead });
+            }
+        } else if n.hung {
+            self.emit(Record::Drop { t: self.now, from, to, msg, why: DropReason::Hung });
+        } else {
+            self.dispatch(to, |c, ctx| c.on_message(ctx, from, msg));
+        }
+    }
+
+    fn bounce(&mut self, dead: NodeId, to: NodeId, msg: Msg) {
+        let t1 = self.now + self.hop_latency.sample(&mut self.rng);
+        self.queue.push(t1, EventKind::Bounce { dead, to, msg });
+        self.emit(Record::Bounce { t0: self.now, t1, from: dead, to, msg });
+    }
+
+    fn dispatch(&mut self, id: NodeId, f: impl FnOnce(&mut dyn Component, &mut Ctx)) {
+        let mut out = std::mem::take(&mut self.out);
+        let arrivals_open = self.arrivals_open();
+        let node = &mut self.nodes[id as usize];
+        let mut ctx = Ctx {
+            now: self.now,
+            me: id,
+            slow: node.slow,
+            arrivals_open,
+            rng: &mut self.rng,
+            ledger: &mut self.ledger,
+            out: &mut out,
+        };
+        f(node.comp.as_mut(), &mut ctx);
+        for cmd in out.drain(..) {
+            self.apply(id, cmd);
+        }
+        self.out = out;
+        if arrivals_open && self.arrivals_closed_at.is_none() && !self.arrivals_open() {
+            self.arrivals_closed_at = Some(self.now);
+        }
+    }
+
+    fn apply(&mut self, me: NodeId, cmd: Command) {
+        match cmd {
+            Command::Send { to, msg } => self.send(me, to, msg),
+            Command::Timer { delay_us, token } => {
+                let epoch = self.nodes[me as usize].epoch;
+                self.queue.push(self.now + delay_us, EventKind::Timer { node: me, epoch, token });
+            }
+            Command::Ended { req, outcome, latency_us } => {
+                self.checks += 1;
+                let Some(latency_us) = latency_us else {
+                    let detail = format!("request {:?} ended twice (second end: {})", req, outcome.name());
+                    self.violation("accounting", detail);
+                    return;
+                };
+                if !self.ledger.counts().balanced() {
+                    self.violation("accounting", format!("sent != ended + in flight: {:?}", self.ledger.counts()));
+                }
+                if outcome == Outcome::Completed {
+                    self.latency.record(latency_us);
+                    self.window_latency.record(latency_us);
+                }
+                self.window_outcomes[outcome as usize] += 1;
+                if outcome != Outcome::Completed && self.first_kill_at.is_some() {
+                    self.errors_after_kill += 1;
+                }
+                self.emit(Record::End { t: self.now, req, outcome, latency_us });
+            }
+            Command::State(state) => {
+                self.nodes[me as usize].state = state;
+                self.emit(Record::State { t: self.now, node: me, state });
+            }
+        }
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: Msg) {
+        let (a, b) = (self.nodes[from as usize].side, self.nodes[to as usize].side);
+        if a != NO_SIDE && b != NO_SIDE && a != b {
+            self.emit(Record::Drop { t: self.now, from, to, msg, why: DropReason::Partition });
+        } else if self.loss > 0.0 && self.rng.chance(self.loss) {
+            self.emit(Record::Drop { t: self.now, from, to, msg, why: DropReason::Loss });
+        } else {
+            let t1 = self.now + self.hop_latency.sample(&mut self.rng);
+            self.queue.push(t1, EventKind::Deliver { from, to, msg });
+            self.emit(Record::Send { t0: self.now, t1, from, to, msg });
+        }
+    }
+
+    fn apply_fault(&mut self, i: usize) {
+        let fault = self.faults[i].fault.clone();
+        let id = |w: &World, name: &str| w.node_id(name).expect("validated when scheduled") as usize;
+        match &fault {
+            Fault::Kill(name) | Fault::Hang(name) => {
+                let n = id(self, name);
+                if self.nodes[n].alive && !self.nodes[n].hung {
+                    let node = &mut self.nodes[n];
+                    node.epoch += 1;
+                    self.held.clear();
+                    node.comp.on_crash(&mut self.held);
+                    if matches!(fault, Fault::Kill(_)) {
+                        node.alive = false;
+                        self.first_kill_at.get_or_insert(self.now);
+                        for (peer, msg) in std::mem::take(&mut self.held) {
+                            if self.nodes[peer as usize].alive {
+                                self.bounce(n as NodeId, peer, msg);
+                            }
+                        }
+                    } else {
+                        node.hung = true;
+                    }
+                }
+            }
+            Fault::Revive(name) => {
+                let n = id(self, name);
+                let node = &mut self.nodes[n];
+                node.slow = 1.0;
+                if !node.alive || node.hung {
+                    node.alive = true;
+                    node.hung = false;
+                    self.dispatch(n as NodeId, |c, ctx| c.on_revive(ctx));
+                }
+            }
+            Fault::Slow(name, factor) => {
+                let n = id(self, name);
+                self.nodes[n].slow = *factor;
+            }
+            Fault::Partition(groups) => {
+                for node in &mut self.nodes {
+                    node.side = NO_SIDE;
+                }
+                for (g, names) in groups.iter().enumerate() {
+                    for name in names {
+                        let n = id(self, name);
+                        self.nodes[n].side = g as u8;
+                    }
+                }
+            }
+            Fault::Heal => {
+                for node in &mut self.nodes {
+                    node.side = NO_SIDE;
+                }
+            }
+        }
+        self.emit(Record::Fault { t: self.now, fault });
+    }
+
+    fn violation(&mut self, invariant: &'static str, detail: String) {
+        self.violation_count += 1;
+        *self.violations_by_name.entry(invariant).or_default() += 1;
+        if self.violations.len() < VIOLATIONS_KEPT {
+            self.violations.push(Violation { invariant, at_us: self.now, detail });
+        }
+    }
+
+    fn emit(&mut self, r: Record) {
+        for i in 0..self.checkers.len() {
+            self.checks += 1;
+            self.checkers[i].on_record(&r, &mut self.found);
+            while let Some(detail) = self.found.pop() {
+                let name = self.checkers[i].name();
+                self.violation(name, detail);
+            }
+        }
+        if let Some(h) = &mut self.hash {
+            h.record(&r);
+        }
+        let every = self.sample_every;
+        if let Some(ring) = &mut self.ring
+            && r.request().is_none_or(|req| sampled(req, every))
+        {
+            ring.record(&r);
+        }
+    }
+
+    /// Runs the end-of-run checks; `drained` says whether every request ended.
+    pub fn finish_checks(&mut self, drained: bool) {
+        let end = RunEnd { now: self.now, counts: self.ledger.counts(), drained };
+        for i in 0..self.checkers.len() {
+            self.checks += 1;
+            self.checkers[i].finish(&end, &mut self.found);
+            while let Some(detail) = self.found.pop() {
+                let name = self.checkers[i].name();
+                self.violation(name, detail);
+            }
+        }
+    }
+
+    /// Latency percentiles of completions and counts of outcomes since the last call.
+    pub fn take_window(&mut self) -> Window {
+        let h = &self.window_latency;
+        let w = Window {
+            p50_us: h.quantile(0.5),
+            p95_us: h.quantile(0.95),
+            p99_us: h.quantile(0.99),
+            outcomes: std::mem::take(&mut self.window_outcomes),
+        };
+        self.window_latency.clear();
+        w
+    }
+}

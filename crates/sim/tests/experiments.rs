@@ -1,0 +1,111 @@
+//! The experiments patterns.md says each scene must make obvious, as assertions on
+//! seeded runs of the scenes' own presets.
+
+use clusterlab_sim::scene::find;
+use clusterlab_sim::{Limit, Report, RunSpec, Sim};
+
+fn preset(scene: &str, name: &str) -> RunSpec {
+    let info = find(scene).unwrap().info();
+    let p = info.presets.iter().find(|p| p.name == name).unwrap_or_else(|| panic!("no preset {name}"));
+    let mut spec = RunSpec::new(scene);
+    for (k, v) in p.set {
+        spec = spec.set(k, v);
+    }
+    for f in p.faults {
+        spec = spec.fault(f);
+    }
+    spec
+}
+
+fn run(spec: RunSpec) -> Report {
+    run_sim(spec).1
+}
+
+fn run_sim(spec: RunSpec) -> (Sim, Report) {
+    let mut sim = Sim::new(&spec).unwrap();
+    sim.run();
+    let r = Report::of(&sim, 0.0);
+    assert_eq!(r.invariants.violation_count, 0, "{:?}", r.invariants.violations);
+    assert!(r.requests.in_flight == 0 && r.requests.sent == r.requests.completed + r.requests.rejected + r.requests.failed + r.requests.timed_out);
+    (sim, r)
+}
+
+fn metric(r: &Report, name: &str) -> f64 {
+    r.metrics[name].as_f64().unwrap_or_else(|| panic!("metric {name}"))
+}
+
+#[test]
+fn round_robin_drowns_the_slow_server_power_of_two_keeps_up() {
+    let limit = Limit::Until(60_000_000);
+    let rr = run(preset("load-balancing", "slow-server-round-robin").limit(limit));
+    let p2 = run(preset("load-balancing", "slow-server-power-of-two").limit(limit));
+    let slow_queue = |r: &Report| r.metrics["per_server_queue_max"][3].as_f64().unwrap();
+    assert!(slow_queue(&rr) >= 1000.0, "round robin fills the slow server's queue: {}", slow_queue(&rr));
+    assert!(rr.requests.rejected > 1000, "and it refuses requests: {:?}", rr.requests);
+    assert!(slow_queue(&p2) < 50.0, "power of two keeps it short: {}", slow_queue(&p2));
+    assert_eq!(p2.requests.rejected, 0);
+    assert!(p2.latency_us.p99 * 20.0 < rr.latency_us.p99, "p99 {} vs {}", p2.latency_us.p99, rr.latency_us.p99);
+}
+
+#[test]
+fn power_of_two_is_nearly_as_good_as_least_connections() {
+    let spec = |policy: &str| RunSpec::new("load-balancing").set("policy", policy).set("arrival_rate", "3600").limit(Limit::Requests(300_000));
+    let p2 = run(spec("power-of-two"));
+    let lc = run(spec("least-connections"));
+    let random = run(spec("random"));
+    assert!(p2.latency_us.p99 < 1.5 * lc.latency_us.p99, "p2c {} lc {}", p2.latency_us.p99, lc.latency_us.p99);
+    assert!(p2.latency_us.p99 * 2.0 < random.latency_us.p99, "p2c {} random {}", p2.latency_us.p99, random.latency_us.p99);
+}
+
+#[test]
+fn without_health_checks_a_dead_server_eats_requests() {
+    let limit = Limit::Until(30_000_000);
+    let blind = run(preset("load-balancing", "dead-server-no-health-checks").limit(limit));
+    let checked = run(preset("load-balancing", "dead-server-health-checks").limit(limit));
+    // Round robin sends a quarter of 20 s x 3000 req/s to the dead server.
+    let blind_errors = metric(&blind, "errors_after_kill");
+    assert!((blind_errors / 15_000.0 - 1.0).abs() < 0.05, "errors after kill without checks: {blind_errors}");
+    let checked_errors = metric(&checked, "errors_after_kill");
+    assert!(checked_errors < 1000.0, "at most about one health interval of errors: {checked_errors}");
+    assert!(checked_errors > 0.0, "the kill is noticed only at the next check");
+}
+
+#[test]
+fn ip_hash_keeps_a_client_on_one_server_and_weights_follow_speeds() {
+    let r = run(RunSpec::new("load-balancing").set("policy", "weighted-round-robin").set("server_speeds", "1,1,2,4").limit(Limit::Requests(80_000)));
+    let fwd: Vec<f64> = r.metrics["per_server_forwarded"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(fwd, vec![10_000.0, 10_000.0, 20_000.0, 40_000.0]);
+}
+
+#[test]
+fn hung_dependency_cascades_without_breaker_and_fails_fast_with_it() {
+    let limit = Limit::Until(60_000_000);
+    let (off_sim, off) = run_sim(preset("circuit-breaker", "hung-dependency-no-breaker").limit(limit));
+    let (on_sim, on) = run_sim(preset("circuit-breaker", "hung-dependency-with-breaker").limit(limit));
+    // B hangs from 10 s to 40 s; look at A's busy workers, sampled each second, from 15 s to 38 s.
+    let busy_mean = |s: &Sim| {
+        let col = s.series.column("a_workers_busy").unwrap();
+        col[15..38].iter().sum::<f64>() / 23.0
+    };
+    assert_eq!(metric(&off, "a_workers_busy_max"), 20.0, "every worker pinned");
+    assert!(busy_mean(&off_sim) > 19.0, "without a breaker A's pool stays pinned: {}", busy_mean(&off_sim));
+    assert!(busy_mean(&on_sim) < 2.0, "with it the pool is free: {}", busy_mean(&on_sim));
+    assert!(metric(&on, "fast_failures") > 3000.0);
+    assert_eq!(metric(&off, "fast_failures"), 0.0);
+    // Clients time out against a pinned A; with the breaker they get a fast error instead.
+    assert!(off.requests.timed_out + off.requests.rejected > 4000, "{:?}", off.requests);
+    assert!(on.requests.timed_out < 100, "{:?}", on.requests);
+    // And it recovers: open, then half-open probes, then closed again once B is back.
+    let states: Vec<String> = on.metrics["state_timeline"].as_array().unwrap().iter().map(|e| e[1].as_str().unwrap().to_string()).collect();
+    assert_eq!(states.first().map(String::as_str), Some("closed"));
+    assert!(states.iter().any(|s| s == "open") && states.iter().any(|s| s == "half-open"));
+    assert_eq!(states.last().map(String::as_str), Some("closed"), "{states:?}");
+    assert_eq!(metric(&on, "calls_while_open"), 0.0);
+}
+
+#[test]
+fn refused_connections_open_the_breaker_too() {
+    let r = run(preset("circuit-breaker", "erroring-dependency").limit(Limit::Until(45_000_000)));
+    assert!(metric(&r, "fast_failures") > 1000.0);
+    assert!(metric(&r, "dependency_calls") < r.requests.sent as f64 * 0.8);
+}

@@ -1,0 +1,133 @@
+//! Properties over random seeds, in-range knobs and fault schedules (swarm testing):
+//! the accounting identity and every invariant hold, runs drain, nothing panics; and bad
+//! input is refused with an error naming the knob, never a panic.
+
+use clusterlab_sim::fault::{Fault, ScheduledFault};
+use clusterlab_sim::knob::{KnobKind, KnobSpec, Params};
+use clusterlab_sim::scene::SCENES;
+use clusterlab_sim::{Limit, Report, Sim};
+use proptest::prelude::*;
+
+/// Log-uniform in [lo, hi], so small and large values are both tried.
+fn log_uniform(lo: f64, hi: f64, u: f64) -> f64 {
+    let (lo, hi) = (lo.max(1e-3), hi.max(lo.max(1e-3)));
+    (lo.ln() + u * (hi.ln() - lo.ln())).exp()
+}
+
+/// A random in-range value for a knob, as text, from a few random numbers.
+fn value_for(spec: &KnobSpec, u: &[f64; 4]) -> String {
+    match &spec.kind {
+        KnobKind::Int { min, max } => {
+            // Keep sizes that multiply the work (servers, workers) testable.
+            let max = if spec.name == "clients" { *max } else { (*max).min(min + 64) };
+            (*min + (u[0] * (max - min + 1) as f64) as i64).min(max).to_string()
+        }
+        KnobKind::Float { min, max } if spec.name == "arrival_rate" => format!("{:.1}", log_uniform(*min, max.min(20_000.0), u[0])),
+        KnobKind::Float { min, max } if spec.name == "loss" => format!("{:.3}", min + u[0] * 0.2 * (max - min)),
+        KnobKind::Float { min, max } => format!("{:.3}", min + u[0] * (max - min)),
+        KnobKind::Choice(c) => c[(u[0] * c.len() as f64) as usize % c.len()].to_string(),
+        KnobKind::Bool => if u[0] < 0.5 { "on" } else { "off" }.into(),
+        KnobKind::Duration { min_us, max_us } => format!("{}us", log_uniform(*min_us as f64, *max_us as f64, u[0]).round() as u64),
+        KnobKind::Dist => {
+            let us = |x: f64| log_uniform(1.0, 50_000.0, x).round() as u64;
+            match (u[0] * 5.0) as u32 {
+                0 => format!("const:{}us", us(u[1])),
+                1 => format!("exp:{}us", us(u[1])),
+                2 => {
+                    let (a, b) = (us(u[1]), us(u[2]));
+                    format!("uniform:{}us..{}us", a.min(b), a.max(b))
+                }
+                3 => format!("lognormal:{}us,{:.2}", us(u[1]), 0.1 + u[2] * 1.5),
+                _ => format!("pareto:{}us,{:.2}", us(u[1]), 1.1 + u[2] * 2.0),
+            }
+        }
+        KnobKind::Floats { min, max, max_len } => {
+            let n = 1 + (u[1] * (*max_len).min(4) as f64) as usize;
+            (0..n).map(|i| format!("{:.2}", log_uniform(*min, *max, (u[0] + i as f64 * 0.37) % 1.0).clamp(*min, *max))).collect::<Vec<_>>().join(",")
+        }
+    }
+}
+
+fn fault_for(names: &[String], kind: u8, a: usize, b: usize, at_us: u64, factor: f64) -> ScheduledFault {
+    let n = |i: usize| names[i % names.len()].clone();
+    let fault = match kind % 6 {
+        0 => Fault::Kill(n(a)),
+        1 => Fault::Revive(n(a)),
+        2 => Fault::Slow(n(a), factor),
+        3 => Fault::Hang(n(a)),
+        4 if n(a) != n(b) => Fault::Partition(vec![vec![n(a)], vec![n(b)]]),
+        _ => Fault::Heal,
+    };
+    ScheduledFault { at_us, fault }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn accounting_and_invariants_hold_under_random_knobs_and_faults(
+        scene in 0..SCENES.len(),
+        seed in any::<u64>(),
+        randoms in proptest::collection::vec(proptest::array::uniform4(0.0f64..1.0), 32),
+        faults in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<usize>(), 0u64..8_000_000, 1.0f64..20.0), 0..6),
+    ) {
+        let scene = SCENES[scene];
+        let mut params = Params::defaults(&scene.info().knobs);
+        for (spec, u) in scene.info().knobs.iter().zip(randoms.iter().cycle()) {
+            let text = value_for(spec, u);
+            params.set(spec.name, &text).map_err(|e| TestCaseError::fail(format!("in-range value refused: {e}")))?;
+        }
+        let mut sim = Sim::build(scene, params, seed, &[], Limit::Until(8_000_000), 1_000_000).unwrap();
+        // Faults on the cluster's own nodes (clients are the workload, not a node to kill).
+        let names: Vec<String> = sim.world.nodes().iter().filter(|n| n.role != "client").map(|n| n.name.clone()).collect();
+        for (kind, a, b, at_us, factor) in faults {
+            sim.add_fault(fault_for(&names, kind, a, b, at_us, factor)).unwrap();
+        }
+        let reproduce = sim.reproduce();
+        sim.run();
+        let r = Report::of(&sim, 0.0);
+        let c = r.requests;
+        prop_assert!(c.sent == c.completed + c.rejected + c.failed + c.timed_out + c.in_flight, "{c:?} — {reproduce}");
+        prop_assert_eq!(c.in_flight, 0, "every request ends — {}", reproduce);
+        prop_assert_eq!(r.invariants.violation_count, 0, "{:?} — {}", r.invariants.violations, reproduce);
+    }
+
+    #[test]
+    fn any_text_for_any_knob_is_an_error_or_a_value_never_a_panic(scene in 0..SCENES.len(), knob in any::<usize>(), text in ".{0,24}") {
+        let info = SCENES[scene].info();
+        let mut params = Params::defaults(&info.knobs);
+        let spec = &info.knobs[knob % info.knobs.len()];
+        let before = params.clone();
+        if let Err(e) = params.set(spec.name, &text) {
+            prop_assert!(e.0.contains(spec.name), "{e}");
+            prop_assert_eq!(params, before, "a refused value changes nothing");
+        }
+    }
+
+    #[test]
+    fn any_fault_text_parses_or_errors(text in ".{0,40}") {
+        let _ = text.parse::<ScheduledFault>();
+    }
+}
+
+#[test]
+fn out_of_range_values_are_refused_with_the_knob_the_value_and_the_range() {
+    for scene in SCENES {
+        let mut params = Params::defaults(&scene.info().knobs);
+        for spec in &scene.info().knobs {
+            let bad: Vec<String> = match &spec.kind {
+                KnobKind::Int { min, max } => vec![(max + 1).to_string(), (min - 1).to_string(), "1.5".into(), "many".into()],
+                KnobKind::Float { min, max } => vec![(max * 2.0 + 1.0).to_string(), (min - 1.0).to_string(), "NaN".into(), "inf".into()],
+                KnobKind::Choice(_) => vec!["nope".into(), "".into()],
+                KnobKind::Bool => vec!["maybe".into()],
+                KnobKind::Duration { max_us, .. } => vec![format!("{}us", max_us + 1), "10".into(), "-1s".into()],
+                KnobKind::Dist => vec!["gauss:1ms".into(), "exp:".into(), "uniform:9ms..1ms".into()],
+                KnobKind::Floats { .. } => vec!["".into(), "a,b".into(), "0".into(), "1,,2".into()],
+            };
+            for text in bad {
+                let e = params.set(spec.name, &text).expect_err(&format!("{}={text} must be refused", spec.name));
+                assert!(e.0.contains(spec.name), "{e}");
+            }
+        }
+    }
+}

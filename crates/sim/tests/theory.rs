@@ -1,0 +1,81 @@
+//! Fidelity: where queueing theory gives a closed form, the simulation must agree with it.
+
+use clusterlab_sim::{Limit, Report, RunSpec, Sim};
+
+fn run(spec: &RunSpec) -> Report {
+    let mut sim = Sim::new(spec).unwrap();
+    sim.run();
+    Report::of(&sim, 0.0)
+}
+
+fn theory(r: &Report, name: &str) -> f64 {
+    r.theory.get(name).and_then(|v| v.as_f64()).unwrap_or_else(|| panic!("no theory '{name}' in {:?}", r.theory))
+}
+
+fn assert_close(what: &str, got: f64, want: f64, tolerance: f64) {
+    let err = (got / want - 1.0).abs();
+    assert!(err < tolerance, "{what}: simulated {got:.1}, theory {want:.1}, off by {:.2}% (allowed {:.0}%)", err * 100.0, tolerance * 100.0);
+}
+
+fn lb(policy: &str) -> RunSpec {
+    RunSpec::new("load-balancing")
+        .seed(11)
+        .set("policy", policy)
+        .set("servers", "4")
+        .set("arrival_rate", "3000")
+        .set("service_time", "exp:1ms")
+        .set("queue_limit", "100000")
+        .set("timeout", "600s")
+        .limit(Limit::Requests(1_000_000))
+}
+
+/// Random routing splits a Poisson stream into independent Poisson streams, so each
+/// server is an M/M/1 queue: response time ~ Exp(mu - lambda_i).
+#[test]
+fn random_routing_matches_mm1_mean_p95_p99_and_queue_length() {
+    let r = run(&lb("random"));
+    assert_eq!(r.requests.completed, 1_000_000, "{:?}", r.requests);
+    assert_close("mean", r.latency_us.mean, theory(&r, "latency_mean_us"), 0.03);
+    assert_close("p95", r.latency_us.p95, theory(&r, "latency_p95_us"), 0.03);
+    assert_close("p99", r.latency_us.p99, theory(&r, "latency_p99_us"), 0.04);
+    let queue_mean = r.metrics["queue_mean"].as_f64().unwrap();
+    assert_close("mean number in system", queue_mean, theory(&r, "queue_mean"), 0.04);
+    assert_eq!(theory(&r, "latency_mean_us"), 4000.0);
+}
+
+/// Round robin over 4 servers gives each one Erlang-4 arrivals: a GI/M/1 queue.
+#[test]
+fn round_robin_matches_erlang_arrivals_gi_m1() {
+    let r = run(&lb("round-robin"));
+    assert_close("mean", r.latency_us.mean, theory(&r, "latency_mean_us"), 0.03);
+    assert_close("p99", r.latency_us.p99, theory(&r, "latency_p99_us"), 0.04);
+    // And it is measurably better than random routing at the same load.
+    assert!(r.latency_us.mean < 0.8 * 4000.0, "round robin mean {}", r.latency_us.mean);
+}
+
+/// A constant network delay shifts every percentile by the four hops of a request.
+#[test]
+fn constant_network_delay_shifts_latency_by_four_hops() {
+    let r = run(&lb("random").set("net_latency", "const:500us").limit(Limit::Requests(300_000)));
+    assert_eq!(theory(&r, "latency_mean_us"), 4000.0 + 2000.0);
+    assert_close("mean", r.latency_us.mean, theory(&r, "latency_mean_us"), 0.04);
+    assert!(r.latency_us.p50 >= 2000.0, "p50 {} must include four 500us hops", r.latency_us.p50);
+}
+
+/// With B hung and no breaker, A completes at most workers / call_timeout requests a second.
+#[test]
+fn hung_dependency_caps_a_at_workers_over_timeout() {
+    let spec = RunSpec::new("circuit-breaker")
+        .set("breaker", "off")
+        .set("client_timeout", "60s")
+        .set("queue_limit", "0")
+        .fault("0 hang b")
+        .limit(Limit::Until(30_000_000));
+    let r = run(&spec);
+    // Every call times out, so A answers with errors at the rate its workers free up;
+    // the rest are refused at once for want of a worker. The run ends when the last
+    // worker frees up, so divide by the whole virtual time.
+    assert!(r.requests.rejected > r.requests.failed * 5, "{:?}", r.requests);
+    let answered_per_s = r.requests.failed as f64 / (r.virtual_time_us as f64 / 1e6);
+    assert_close("A's answer rate", answered_per_s, theory(&r, "a_capacity_when_b_hangs_rps"), 0.05);
+}
