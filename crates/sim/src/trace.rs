@@ -4,7 +4,6 @@
 //! may ask for a sample: then only every n-th request's messages are passed on (the same
 //! requests every time), while node, fault and end-of-request records always are.
 
-use crate::fault::Fault;
 use crate::ledger::Outcome;
 use crate::msg::{Msg, NodeId, ReqId};
 use crate::rng::{FNV_OFFSET, fnv1a, mix64};
@@ -21,7 +20,8 @@ pub enum DropReason {
     Hung,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// Plain and `Copy`: building one costs nothing to free.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Record {
     /// A message leaves `from` at `t0` and reaches `to` at `t1`.
     Send { t0: Micros, t1: Micros, from: NodeId, to: NodeId, msg: Msg },
@@ -31,7 +31,8 @@ pub enum Record {
     End { t: Micros, req: ReqId, outcome: Outcome, latency_us: Micros },
     /// A component's own state changed (a breaker opened, a server was marked down).
     State { t: Micros, node: NodeId, state: u8 },
-    Fault { t: Micros, fault: Fault },
+    /// Fault number `index` of the world's schedule (`World::faults`) took effect.
+    Fault { t: Micros, index: u32 },
 }
 
 impl Record {
@@ -86,10 +87,10 @@ impl Record {
                 put(*t);
                 put(u64::from(*node) << 8 | u64::from(*state));
             }
-            Record::Fault { t, fault } => {
+            Record::Fault { t, index } => {
                 put(30);
                 put(*t);
-                return fnv1a(fault.to_string().as_bytes(), fnv1a(&buf[..n], h));
+                put(u64::from(*index));
             }
         }
         fnv1a(&buf[..n], h)
@@ -142,7 +143,7 @@ impl TraceSink for RingSink {
         if self.records.len() == self.capacity {
             self.records.pop_front();
         }
-        self.records.push_back(r.clone());
+        self.records.push_back(*r);
         self.seen += 1;
     }
 }

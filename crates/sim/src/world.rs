@@ -408,7 +408,7 @@ impl World {
                 }
             }
         }
-        self.emit(Record::Fault { t: self.now, fault });
+        self.emit(Record::Fault { t: self.now, index: i as u32 });
     }
 
     fn violation(&mut self, invariant: &'static str, detail: String) {

@@ -62,7 +62,7 @@ fn fault_for(names: &[String], kind: u8, a: usize, b: usize, at_us: u64, factor:
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn accounting_and_invariants_hold_under_random_knobs_and_faults(

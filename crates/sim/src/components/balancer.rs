@@ -99,8 +99,10 @@ impl Balancer {
     /// The server for a request with `key`, among the healthy ones; `None` if none is.
     fn pick(&mut self, ctx: &mut Ctx, key: u64) -> Option<usize> {
         let n = self.servers.len();
-        self.candidates.clear();
-        self.candidates.extend((0..n as u32).filter(|i| self.healthy[*i as usize]));
+        if self.candidates.len() != n || self.candidates.iter().any(|i| !self.healthy[*i as usize]) {
+            self.candidates.clear();
+            self.candidates.extend((0..n as u32).filter(|i| self.healthy[*i as usize]));
+        }
         let c = &self.candidates;
         if c.is_empty() {
             return None;

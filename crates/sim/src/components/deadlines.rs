@@ -20,9 +20,14 @@ impl Deadlines {
 
     pub fn add(&mut self, ctx: &mut Ctx, after_us: Micros, token: u64) {
         let at = ctx.now() + after_us;
-        // Equal lengths keep the FIFO sorted; anything else is placed where it belongs.
-        let pos = self.fifo.partition_point(|(t, _)| *t <= at);
-        self.fifo.insert(pos, (at, token));
+        // Equal lengths keep the FIFO sorted, so this is nearly always a push at the back;
+        // anything else is placed where it belongs.
+        if self.fifo.back().is_none_or(|(t, _)| *t <= at) {
+            self.fifo.push_back((at, token));
+        } else {
+            let pos = self.fifo.partition_point(|(t, _)| *t <= at);
+            self.fifo.insert(pos, (at, token));
+        }
         if self.armed_at.is_none_or(|a| at < a) {
             ctx.set_timer(after_us, self.timer_token);
             self.armed_at = Some(at);

@@ -101,7 +101,11 @@ impl Scene for LoadBalancing {
         let balancer = w.add_node("lb", "balancer", Box::new(Balancer::new(servers.clone(), policy, weights, health, timeout)));
         let source = Source::new(balancer, p.float("arrival_rate"), 2 * timeout, p.int("clients") as u64);
         w.add_node("client", "client", Box::new(source));
-        w.add_checker(Box::new(ServedOrFailed { servers: servers.clone(), served: Vec::new() }));
+        let mut is_server = vec![false; w.nodes().len()];
+        for s in &servers {
+            is_server[*s as usize] = true;
+        }
+        w.add_checker(Box::new(ServedOrFailed { servers: is_server, served: Vec::new() }));
         Box::new(LbProbe { servers, balancer })
     }
 }
@@ -179,9 +183,16 @@ fn round3(x: f64) -> f64 {
 /// "Every request reaches a live server or is counted failed": a request can complete
 /// only if a server answered it, and none is left in flight once the run has drained.
 struct ServedOrFailed {
-    servers: Vec<NodeId>,
-    /// By ledger slot: the generation + 1 of the request a server answered.
+    /// By node id: whether the node is a server.
+    servers: Vec<bool>,
+    /// By ledger slot: the generation + 1 of the newest request a server answered there.
     served: Vec<u32>,
+}
+
+impl ServedOrFailed {
+    fn is_server(&self, node: NodeId) -> bool {
+        self.servers.get(node as usize).is_some_and(|s| *s)
+    }
 }
 
 impl Checker for ServedOrFailed {
@@ -191,15 +202,17 @@ impl Checker for ServedOrFailed {
 
     fn on_record(&mut self, r: &Record, violations: &mut Vec<String>) {
         match r {
-            Record::Send { from, msg, .. } if matches!(msg.kind, Kind::Response | Kind::Reject) && self.servers.contains(from) => {
+            Record::Send { from, msg, .. } if matches!(msg.kind, Kind::Response | Kind::Reject) && self.is_server(*from) => {
                 let slot = msg.req.slot();
                 if self.served.len() <= slot {
                     self.served.resize(slot + 1, 0);
                 }
-                self.served[slot] = msg.req.generation().wrapping_add(1);
+                // A slot's generations only grow, and a late answer to an older request
+                // must not hide the answer to the one now in the slot: keep the newest.
+                self.served[slot] = self.served[slot].max(msg.req.generation() + 1);
             }
             Record::End { req, outcome: Outcome::Completed, .. } => {
-                if self.served.get(req.slot()).copied() != Some(req.generation().wrapping_add(1)) {
+                if self.served.get(req.slot()).copied() != Some(req.generation() + 1) {
                     violations.push(format!("request {req:?} completed but no live server answered it"));
                 }
             }

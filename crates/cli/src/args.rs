@@ -1,0 +1,98 @@
+//! Command-line parsing, by hand: every mistake becomes one line naming what was wrong.
+
+use clusterlab_sim::time::parse_duration;
+use clusterlab_sim::{Limit, RunSpec};
+
+pub enum Command {
+    List,
+    Describe(String),
+    Run { spec: RunSpec, json: bool },
+    Bench { requests: u64, json: bool },
+    Help,
+}
+
+pub const USAGE: &str = "usage:
+  clusterlab list
+  clusterlab describe ID
+  clusterlab run ID [--set KNOB=VALUE]... [--seed N] [--requests N | --until 60s] [--fault \"10s kill server-2\"]... [--json]
+  clusterlab bench [--requests N] [--json]";
+
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let mut it = args.iter();
+    let Some(verb) = it.next() else { return Ok(Command::Help) };
+    match verb.as_str() {
+        "list" => none_left(it).map(|_| Command::List),
+        "describe" => {
+            let id = it.next().ok_or("describe needs a scene id (see 'clusterlab list')")?;
+            none_left(it).map(|_| Command::Describe(id.clone()))
+        }
+        "run" => parse_run(it),
+        "bench" => {
+            let (mut requests, mut json) = (1_000_000, false);
+            while let Some(a) = it.next() {
+                match a.as_str() {
+                    "--requests" => requests = count(it.next(), "--requests")?,
+                    "--json" => json = true,
+                    other => return Err(format!("bench: unknown option '{other}'")),
+                }
+            }
+            Ok(Command::Bench { requests, json })
+        }
+        "help" | "--help" | "-h" => Ok(Command::Help),
+        other => Err(format!("unknown command '{other}' (list, describe, run, bench)")),
+    }
+}
+
+fn none_left<'a>(mut it: impl Iterator<Item = &'a String>) -> Result<(), String> {
+    match it.next() {
+        Some(extra) => Err(format!("unexpected argument '{extra}'")),
+        None => Ok(()),
+    }
+}
+
+fn count(v: Option<&String>, flag: &str) -> Result<u64, String> {
+    let v = v.ok_or_else(|| format!("{flag} needs a number"))?;
+    match v.replace('_', "").parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{flag}: '{v}' is not a positive whole number")),
+    }
+}
+
+fn parse_run<'a>(mut it: impl Iterator<Item = &'a String>) -> Result<Command, String> {
+    let id = it.next().ok_or("run needs a scene id (see 'clusterlab list')")?;
+    let mut spec = RunSpec::new(id);
+    let mut json = false;
+    let mut limit_set = false;
+    while let Some(a) = it.next() {
+        let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
+        match a.as_str() {
+            "--set" => {
+                let kv = value("--set")?;
+                let (k, v) = kv.split_once('=').ok_or_else(|| format!("--set '{kv}': expected KNOB=VALUE"))?;
+                spec.set.push((k.trim().to_string(), v.trim().to_string()));
+            }
+            "--seed" => {
+                let v = value("--seed")?;
+                spec.seed = v.parse().map_err(|_| format!("--seed: '{v}' is not a whole number from 0 to 2^64-1"))?;
+            }
+            "--requests" | "--until" if limit_set => return Err("give one of --requests or --until, once".into()),
+            "--requests" => {
+                spec.limit = Limit::Requests(count(Some(&value("--requests")?), "--requests")?);
+                limit_set = true;
+            }
+            "--until" => {
+                let v = value("--until")?;
+                let t = parse_duration(&v).map_err(|e| format!("--until: {e}"))?;
+                if t == 0 {
+                    return Err("--until must be after 0".into());
+                }
+                spec.limit = Limit::Until(t);
+                limit_set = true;
+            }
+            "--fault" => spec.faults.push(value("--fault")?),
+            "--json" => json = true,
+            other => return Err(format!("run: unknown option '{other}'")),
+        }
+    }
+    Ok(Command::Run { spec, json })
+}

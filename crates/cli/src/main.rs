@@ -1,0 +1,167 @@
+//! `clusterlab`: the scenes, headless. Lists and describes scenes, runs one to a report
+//! (readable or JSON), and benchmarks the engine. Bad input exits 2 with one line.
+
+mod args;
+
+use args::{Command, USAGE};
+use clusterlab_sim::catalogue::{CATALOGUE, playable};
+use clusterlab_sim::scene::find;
+use clusterlab_sim::{Limit, Report, RunSpec, Sim};
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let result = args::parse(&argv).and_then(|cmd| match cmd {
+        Command::Help => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Command::List => {
+            list();
+            Ok(())
+        }
+        Command::Describe(id) => describe(&id),
+        Command::Run { spec, json } => run(&spec, json),
+        Command::Bench { requests, json } => {
+            bench(requests, json);
+            Ok(())
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("clusterlab: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn list() {
+    for e in &CATALOGUE {
+        let mark = if playable(e.id) { "playable" } else { "planned " };
+        println!("{:>2}  {:<22} {mark}  {}", e.number, e.id, e.summary);
+    }
+}
+
+fn describe(id: &str) -> Result<(), String> {
+    let info = find(id).map_err(|e| e.0)?.info();
+    println!("{} ({})\n\nknobs:", info.title, info.id);
+    for k in &info.knobs {
+        let unit = if k.unit.is_empty() { String::new() } else { format!(" [{}]", k.unit) };
+        println!("  {:<20} default {:<12}{unit}\n      {}\n      allowed: {}", k.name, k.default, k.help, k.allowed());
+    }
+    println!("\npresets:");
+    for p in &info.presets {
+        let mut flags: Vec<String> = p.set.iter().map(|(k, v)| format!("--set {k}={v}")).collect();
+        flags.extend(p.faults.iter().map(|f| format!("--fault \"{f}\"")));
+        println!("  {:<30} {}\n      {}\n      clusterlab run {} {}", p.name, p.title, p.about, info.id, flags.join(" "));
+    }
+    Ok(())
+}
+
+fn run(spec: &RunSpec, json: bool) -> Result<(), String> {
+    let mut sim = Sim::new(spec).map_err(|e| e.0)?;
+    let start = Instant::now();
+    sim.run();
+    let wall_ms = start.elapsed().as_secs_f64() * 1e3;
+    let report = Report::of(&sim, (wall_ms * 10.0).round() / 10.0);
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print_summary(&report);
+    }
+    Ok(())
+}
+
+fn ms(us: f64) -> String {
+    if us >= 1e6 { format!("{:.2}s", us / 1e6) } else { format!("{:.2}ms", us / 1e3) }
+}
+
+fn print_summary(r: &Report) {
+    let c = &r.requests;
+    println!(
+        "{}  seed {}  virtual {:.1}s  {} events  {:.1} ms wall",
+        r.pattern,
+        r.seed,
+        r.virtual_time_us as f64 / 1e6,
+        r.events,
+        r.wall_ms
+    );
+    println!(
+        "requests    sent {}  completed {}  rejected {}  failed {}  timed out {}  in flight {}",
+        c.sent, c.completed, c.rejected, c.failed, c.timed_out, c.in_flight
+    );
+    let l = &r.latency_us;
+    println!("latency     mean {}  p50 {}  p95 {}  p99 {}  max {}", ms(l.mean), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.max));
+    println!("throughput  {:.1} req/s", r.throughput_rps);
+    for (k, v) in &r.metrics {
+        println!("  {k:<24} {v}");
+    }
+    for (k, v) in &r.theory {
+        println!("theory      {k} = {v}");
+    }
+    let inv = &r.invariants;
+    println!("invariants  {} checks of: {}", inv.checked, inv.names.join("; "));
+    if inv.violation_count == 0 {
+        println!("            no violations");
+    } else {
+        println!("            {} VIOLATIONS, e.g.:", inv.violation_count);
+        for v in &inv.violations {
+            println!("            [{}] at {}us: {}", v.invariant, v.at_us, v.detail);
+        }
+        println!("            reproduce: {}", inv.reproduce.as_deref().unwrap_or(""));
+    }
+}
+
+/// Peak resident memory of this process, in KiB (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+const BENCH_REPEATS: u32 = 3;
+
+fn bench(requests: u64, json: bool) {
+    let mut rows = Vec::new();
+    for scene in ["load-balancing", "circuit-breaker"] {
+        // Best of three: the least disturbed run is the truest figure on a shared machine.
+        let (mut wall_s, mut events, mut slots) = (f64::INFINITY, 0, 0);
+        for _ in 0..BENCH_REPEATS {
+            let spec = RunSpec::new(scene).limit(Limit::Requests(requests));
+            let mut sim = Sim::new(&spec).expect("default knobs are valid");
+            let start = Instant::now();
+            sim.run();
+            wall_s = wall_s.min(start.elapsed().as_secs_f64());
+            events = sim.world.events();
+            slots = sim.world.ledger_slots();
+        }
+        rows.push(serde_json::json!({
+            "scene": scene,
+            "transactions": requests,
+            "events": events,
+            "wall_ms": (wall_s * 1e4).round() / 10.0,
+            "events_per_s": (events as f64 / wall_s).round(),
+            "transactions_per_s": (requests as f64 / wall_s).round(),
+            "ledger_slots": slots,
+            "repeats": BENCH_REPEATS,
+        }));
+    }
+    let out = serde_json::json!({ "runs": rows, "peak_rss_kib": peak_rss_kib() });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+    } else {
+        for r in out["runs"].as_array().expect("runs") {
+            println!(
+                "{:<16} {} transactions  {} events  {} ms  {:.2} M events/s",
+                r["scene"].as_str().unwrap_or(""),
+                r["transactions"],
+                r["events"],
+                r["wall_ms"],
+                r["events_per_s"].as_f64().unwrap_or(0.0) / 1e6
+            );
+        }
+        println!("peak RSS {} KiB", out["peak_rss_kib"]);
+    }
+}
