@@ -2,7 +2,14 @@
 //! `clusterlab-sim`; the page draws it and sends the reader's actions back.
 
 pub mod bench;
+pub mod charts;
 pub mod fatal;
+pub mod narrative;
+mod page;
+mod panels;
+pub mod runner;
 mod shell;
+pub mod stage;
 
+pub use page::Page;
 pub use shell::{App, Catalogue};

@@ -33,3 +33,36 @@ fn trace_hash_in_wasm_equals_native() {
     let (hash, _) = clusterlab_sim::trace_hash(&clusterlab_sim::golden_spec()).unwrap();
     assert_eq!(format!("{hash:016x}"), clusterlab_sim::GOLDEN_TRACE_HASH.trim());
 }
+
+#[wasm_bindgen_test]
+fn a_fatal_error_shows_a_visible_panel_with_the_message_and_the_url() {
+    clusterlab_web::fatal::show("boom: engine invariant");
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let panel: web_sys::HtmlElement = doc.get_element_by_id("fatal").expect("panel created").unchecked_into();
+    assert!(!panel.hidden());
+    let text = panel.text_content().unwrap();
+    assert!(text.contains("boom: engine invariant"), "{text}");
+    assert!(text.contains("Reproduce: http"), "{text}");
+    panel.set_hidden(true);
+}
+
+#[wasm_bindgen_test]
+async fn the_knob_panel_is_generated_from_the_specs_and_refuses_bad_values() {
+    use clusterlab_sim::scenario::Scenario;
+    let scene = clusterlab_sim::scene::find("load-balancing").unwrap();
+    let root = container();
+    let initial = Scenario::new(scene);
+    let _handle = leptos::mount::mount_to(root.clone(), move || view! { <clusterlab_web::Page initial=initial.clone() notices=vec![]/> });
+    leptos::task::tick().await;
+    assert_eq!(root.query_selector_all(".knob").unwrap().length() as usize, scene.info().knobs.len());
+    let servers: web_sys::HtmlInputElement = root.query_selector("#knob-servers").unwrap().unwrap().unchecked_into();
+    assert_eq!(servers.value(), "4");
+    servers.set_value("99");
+    servers.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    leptos::task::tick().await;
+    let error = root.query_selector(".knob-error").unwrap().expect("an error is shown");
+    assert!(error.text_content().unwrap().contains("'servers'"));
+    let policy: web_sys::HtmlSelectElement = root.query_selector("#knob-policy").unwrap().unwrap().unchecked_into();
+    assert_eq!(policy.length() as usize, clusterlab_sim::components::balancer::Policy::NAMES.len());
+    root.remove();
+}

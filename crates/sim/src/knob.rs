@@ -88,7 +88,7 @@ impl KnobSpec {
                 Value::Duration(v)
             }
             KnobKind::Dist => {
-                let d = Dist::parse(t).map_err(|e| Error::new(format!("knob '{}': {e}", self.name)))?;
+                let d = Dist::parse(t).map_err(|e| Error::new(format!("knob '{}': '{}' is not a distribution: {e}", self.name, text)))?;
                 Value::Dist(d)
             }
             KnobKind::Floats { min, max, max_len } => {

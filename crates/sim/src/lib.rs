@@ -18,6 +18,7 @@ mod queue;
 pub mod report;
 pub mod rng;
 pub mod run;
+pub mod scenario;
 pub mod scene;
 pub mod scenes;
 pub mod series;

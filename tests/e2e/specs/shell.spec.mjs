@@ -1,12 +1,7 @@
 import { test, expect } from '@playwright/test';
+import { watchErrors } from './helpers.mjs';
 
-/** Collects console errors and page errors; a test fails if any appear. */
-export function watchErrors(page) {
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return errors;
-}
+
 
 test('the shell renders from a sub-path with no console errors', async ({ page }, info) => {
   const errors = watchErrors(page);

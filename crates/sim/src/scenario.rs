@@ -1,0 +1,181 @@
+//! A scenario: everything a reader can set (scene, knobs, seed, speed, faults), as the
+//! URL carries it: `?p=load-balancing&policy=random&seed=7&speed=10&fault=10s%20kill%20server-2`.
+//! Reading never fails: each bad or unknown parameter becomes a notice naming it, that one
+//! setting keeps its default, and everything else is kept.
+
+use crate::fault::ScheduledFault;
+use crate::knob::Params;
+use crate::scene::{SCENES, Scene, find};
+
+pub const SPEED_MIN: f64 = 0.1;
+pub const SPEED_MAX: f64 = 1000.0;
+pub const DEFAULT_SPEED: f64 = 1.0;
+const RESERVED: [&str; 5] = ["p", "seed", "speed", "fault", "embed"];
+
+#[derive(Clone)]
+pub struct Scenario {
+    pub scene: &'static dyn Scene,
+    pub params: Params,
+    pub seed: u64,
+    /// Virtual seconds per real second.
+    pub speed: f64,
+    pub faults: Vec<ScheduledFault>,
+    pub embed: bool,
+}
+
+impl PartialEq for Scenario {
+    fn eq(&self, o: &Self) -> bool {
+        self.scene.info().id == o.scene.info().id
+            && self.params == o.params
+            && self.seed == o.seed
+            && self.speed == o.speed
+            && self.faults == o.faults
+            && self.embed == o.embed
+    }
+}
+
+impl std::fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Scenario({:?})", self.to_pairs())
+    }
+}
+
+impl Scenario {
+    pub fn new(scene: &'static dyn Scene) -> Scenario {
+        Scenario { scene, params: Params::defaults(&scene.info().knobs), seed: 1, speed: DEFAULT_SPEED, faults: Vec::new(), embed: false }
+    }
+
+    /// Reads URL parameters (already percent-decoded). Returns the scenario and a notice
+    /// for every parameter that was bad or unknown.
+    pub fn from_pairs(pairs: &[(String, String)]) -> (Scenario, Vec<String>) {
+        let mut notices = Vec::new();
+        let scene = match pairs.iter().find(|(k, _)| k == "p") {
+            Some((_, id)) => find(id).unwrap_or_else(|e| {
+                notices.push(format!("p: {e}; showing {}", SCENES[0].info().id));
+                SCENES[0]
+            }),
+            None => SCENES[0],
+        };
+        let mut s = Scenario::new(scene);
+        for (k, v) in pairs {
+            match k.as_str() {
+                "p" => {}
+                "embed" => s.embed = v.is_empty() || v == "1" || v == "true",
+                "seed" => match v.parse::<u64>() {
+                    Ok(seed) => s.seed = seed,
+                    Err(_) => notices.push(format!("seed: '{v}' is not a whole number from 0 to 18446744073709551615; using {}", s.seed)),
+                },
+                "speed" => match v.parse::<f64>() {
+                    Ok(x) if (SPEED_MIN..=SPEED_MAX).contains(&x) => s.speed = x,
+                    _ => notices.push(format!("speed: '{v}' is not a number from {SPEED_MIN} to {SPEED_MAX}; using {DEFAULT_SPEED}")),
+                },
+                "fault" => match v.parse::<ScheduledFault>() {
+                    Ok(f) => s.faults.push(f),
+                    Err(e) => notices.push(format!("{e}; that fault is left out")),
+                },
+                knob => {
+                    if let Err(e) = s.params.set(knob, v) {
+                        notices.push(format!("{e}; using the default"));
+                    }
+                }
+            }
+        }
+        (s, notices)
+    }
+
+    /// The URL parameters that reproduce this scenario: only what differs from defaults.
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut out = vec![("p".to_string(), self.scene.info().id.to_string())];
+        for (k, v) in self.params.changed() {
+            debug_assert!(!RESERVED.contains(&k), "knob names never clash with URL names");
+            out.push((k.to_string(), v));
+        }
+        if self.seed != 1 {
+            out.push(("seed".into(), self.seed.to_string()));
+        }
+        if self.speed != DEFAULT_SPEED {
+            out.push(("speed".into(), self.speed.to_string()));
+        }
+        for f in &self.faults {
+            out.push(("fault".into(), f.to_string()));
+        }
+        if self.embed {
+            out.push(("embed".into(), String::new()));
+        }
+        out
+    }
+
+    /// Knobs and faults of a preset, on this scene's defaults; seed and speed are kept.
+    pub fn with_preset(&self, name: &str) -> Option<Scenario> {
+        let preset = self.scene.info().presets.iter().find(|p| p.name == name)?;
+        let mut s = Scenario { params: Params::defaults(&self.scene.info().knobs), faults: Vec::new(), ..self.clone() };
+        for (k, v) in preset.set {
+            s.params.set(k, v).expect("presets use valid knob values");
+        }
+        s.faults = preset.faults.iter().map(|f| f.parse().expect("presets use valid faults")).collect();
+        Some(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
+        q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn round_trips_through_pairs() {
+        let (s, notices) = Scenario::from_pairs(&pairs(&[
+            ("p", "circuit-breaker"),
+            ("breaker", "off"),
+            ("seed", "7"),
+            ("speed", "10"),
+            ("fault", "10s hang b"),
+            ("fault", "40s revive b"),
+            ("embed", ""),
+        ]));
+        assert!(notices.is_empty(), "{notices:?}");
+        let (again, n2) = Scenario::from_pairs(&s.to_pairs());
+        assert!(n2.is_empty());
+        assert_eq!(again, s);
+        assert_eq!(s.faults.len(), 2);
+        assert!(s.embed && s.seed == 7 && s.speed == 10.0 && !s.params.flag("breaker"));
+    }
+
+    #[test]
+    fn each_bad_parameter_is_named_and_the_rest_is_kept() {
+        let (s, notices) = Scenario::from_pairs(&pairs(&[
+            ("p", "load-balancing"),
+            ("servers", "99"),
+            ("policy", "random"),
+            ("seed", "x"),
+            ("speed", "5000"),
+            ("fault", "10s explode server-1"),
+            ("colour", "blue"),
+        ]));
+        assert_eq!(notices.len(), 5, "{notices:?}");
+        for (needle, notice) in ["servers", "seed", "speed", "explode", "colour"].iter().zip(&notices) {
+            assert!(notice.contains(needle), "{notice}");
+        }
+        assert_eq!(s.params.choice("policy"), "random", "good settings survive");
+        assert_eq!((s.params.int("servers"), s.seed, s.speed), (4, 1, DEFAULT_SPEED), "bad ones keep defaults");
+    }
+
+    #[test]
+    fn unknown_scene_falls_back_with_a_notice() {
+        let (s, notices) = Scenario::from_pairs(&pairs(&[("p", "warp-drive")]));
+        assert_eq!(s.scene.info().id, SCENES[0].info().id);
+        assert!(notices[0].contains("warp-drive"));
+    }
+
+    #[test]
+    fn presets_apply_knobs_and_faults() {
+        let s = Scenario::new(find("load-balancing").unwrap());
+        let p = s.with_preset("dead-server-health-checks").unwrap();
+        assert!(p.params.flag("health_checks"));
+        assert_eq!(p.faults[0].to_string(), "10500ms kill server-2");
+        assert!(s.with_preset("nope").is_none());
+    }
+}

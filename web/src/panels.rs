@@ -1,0 +1,432 @@
+//! The page's panels: notices, controls, the knob panel generated from the scene's knob
+//! specs, the node menu (faults by direct manipulation), live invariants, the narrative.
+
+use crate::narrative;
+use crate::page::{Shared, Stats};
+use clusterlab_sim::fault::{Fault, ScheduledFault};
+use clusterlab_sim::knob::{KnobKind, KnobSpec};
+use clusterlab_sim::report::Report;
+use clusterlab_sim::scenario::{SPEED_MAX, SPEED_MIN};
+use leptos::prelude::*;
+use std::collections::BTreeMap;
+
+fn shared() -> Shared {
+    use_context::<Shared>().expect("panels live inside the page")
+}
+
+#[component]
+pub fn Notices() -> impl IntoView {
+    let sh = shared();
+    view! {
+        <Show when=move || !sh.notices.with(Vec::is_empty)>
+            <div class="notices" role="status">
+                <ul>{move || sh.notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                <button class="ghost" on:click=move |_| sh.notices.set(Vec::new())>"Dismiss"</button>
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+pub fn Controls() -> impl IntoView {
+    let sh = shared();
+    let (s1, s2, s3, s4, s5, s6, s7) = (sh, sh, sh, sh, sh, sh, sh);
+    let presets = sh.scenario.with_untracked(|s| s.scene.info().presets.iter().map(|p| (p.name, p.title)).collect::<Vec<_>>());
+    let speed_text = move || {
+        let x = sh.scenario.with(|s| s.speed);
+        if x < 10.0 { format!("{x:.2}x") } else { format!("{x:.0}x") }
+    };
+    view! {
+        <div class="controls" role="toolbar" aria-label="Simulation controls">
+            <button on:click=move |_| s1.playing.update(|p| *p = !*p) aria-pressed=move || s1.playing.get().to_string()>
+                {move || if s2.playing.get() { "Pause" } else { "Play" }}
+            </button>
+            <button
+                title="Advance a quarter of a virtual second"
+                on:click=move |_| {
+                    s3.playing.set(false);
+                    s3.runner.update_value(|r| {
+                        if let Some(r) = r.as_mut() {
+                            r.advance(250_000, 200.0, &|| 0.0);
+                        }
+                    });
+                }
+            >"Step"</button>
+            <button title="Start the run again from time 0" on:click=move |_| s4.rebuild()>"Reset"</button>
+            <label class="speed">
+                "Speed "
+                <input
+                    type="range"
+                    min={SPEED_MIN.log10()}
+                    max={SPEED_MAX.log10()}
+                    step="0.05"
+                    prop:value=move || s5.scenario.with(|s| s.speed.log10())
+                    on:input=move |ev| {
+                        if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                            let speed = (10f64.powf(v) * 100.0).round() / 100.0;
+                            s5.scenario.update(|s| s.speed = speed.clamp(SPEED_MIN, SPEED_MAX));
+                        }
+                    }
+                    aria-label="Speed of virtual time"
+                />
+                <output>{speed_text}</output>
+            </label>
+            <label>
+                "Seed "
+                <input
+                    type="number"
+                    min="0"
+                    class="seed"
+                    prop:value=move || s6.scenario.with(|s| s.seed.to_string())
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        match text.trim().parse::<u64>() {
+                            Ok(seed) => s6.scenario.update(|s| s.seed = seed),
+                            Err(_) => {
+                                let kept = s6.scenario.with_untracked(|s| s.seed);
+                                s6.notices.update(|n| n.push(format!("seed: '{text}' is not a whole number from 0 to 2^64-1; kept {kept}")));
+                            }
+                        }
+                    }
+                />
+            </label>
+            <select
+                aria-label="Presets"
+                on:change=move |ev| {
+                    let name = event_target_value(&ev);
+                    if let Some(next) = s7.scenario.with_untracked(|s| s.with_preset(&name)) {
+                        s7.scenario.set(next);
+                    }
+                }
+            >
+                <option value="">"Presets…"</option>
+                {presets.into_iter().map(|(name, title)| view! { <option value=name>{title}</option> }).collect_view()}
+            </select>
+            <DownloadReport/>
+        </div>
+    }
+}
+
+#[component]
+fn DownloadReport() -> impl IntoView {
+    let sh = shared();
+    let download = move |_| {
+        let Some(json) = sh.runner.with_value(|r| r.as_ref().map(|r| Report::of(&r.sim, 0.0).to_json())) else { return };
+        let parts = js_sys_array(&json);
+        let opts = web_sys::BlobPropertyBag::new();
+        opts.set_type("application/json");
+        let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else { return };
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+        if let Some(a) = document().create_element("a").ok().and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlAnchorElement>(e).ok()) {
+            a.set_href(&url);
+            a.set_download("clusterlab-report.json");
+            a.click();
+        }
+        let _ = web_sys::Url::revoke_object_url(&url);
+    };
+    view! { <button on:click=download title="The report JSON of the run so far">"Report"</button> }
+}
+
+fn js_sys_array(text: &str) -> wasm_bindgen::JsValue {
+    let arr = web_sys::js_sys::Array::new();
+    arr.push(&wasm_bindgen::JsValue::from_str(text));
+    arr.into()
+}
+
+#[component]
+pub fn StatsBar() -> impl IntoView {
+    let sh = shared();
+    let s = move || sh.stats.get();
+    let line = move || {
+        let st: Stats = s();
+        let c = st.counts;
+        format!(
+            "t = {:.1}s · sent {} · completed {} · rejected {} · failed {} · timed out {} · in flight {}",
+            st.now_s, c.sent, c.completed, c.rejected, c.failed, c.timed_out, c.in_flight
+        )
+    };
+    let latency = move || {
+        let st = s();
+        format!("p50 {:.2} ms · p95 {:.2} ms · p99 {:.2} ms · {:.0} req/s", st.p50_ms, st.p95_ms, st.p99_ms, st.throughput_rps)
+    };
+    let note = move || {
+        let st = s();
+        let mut parts = vec![];
+        if st.sample_every > 1 {
+            parts.push(format!("animating 1 request in {} ({} dots); every request is simulated", st.sample_every, st.flights));
+        }
+        if st.behind {
+            parts.push("the engine is at full speed: virtual time runs slower than asked".to_string());
+        }
+        parts.join(" · ")
+    };
+    let log = move || s().log.join("  ·  ");
+    view! {
+        <div class="stats" aria-live="off">
+            <div class="stat-line" data-testid="counts">{line}</div>
+            <div class="stat-line" data-testid="latency">{latency}</div>
+            <div class="stat-note">{note}</div>
+            <div class="stat-note" data-testid="fault-log">{move || { let l = log(); if l.is_empty() { String::new() } else { format!("faults: {l}") } }}</div>
+        </div>
+        <NodeStrip/>
+    }
+}
+
+/// The nodes as buttons: for keyboards, screen readers and fingers; focusing one shows its numbers.
+#[component]
+fn NodeStrip() -> impl IntoView {
+    let sh = shared();
+    let s2 = sh;
+    let detail = move || {
+        let id = sh.hover.get()?;
+        let st = sh.stats.get();
+        let n = st.nodes.get(id)?.clone();
+        let mut text = format!("{} ({}) — {}", n.name, n.role, n.condition);
+        if n.slow != 1.0 {
+            text += &format!(" x{}", n.slow);
+        }
+        if n.workers > 0 {
+            text += &format!(" · busy {}/{} · queued {} · completed {}", n.busy, n.workers, n.queue, n.completed);
+        } else if n.busy > 0 {
+            text += &format!(" · outstanding {}", n.busy);
+        }
+        if !n.state.is_empty() {
+            text += &format!(" · {}", n.state);
+        }
+        Some(text)
+    };
+    view! {
+        <div class="node-strip" role="group" aria-label="Nodes: choose one to kill, revive, slow or hang it">
+            {move || {
+                s2.stats
+                    .get()
+                    .nodes
+                    .into_iter()
+                    .map(|n| {
+                        let id = n.id;
+                        view! {
+                            <button
+                                class=format!("chip {}", n.condition)
+                                on:click=move |_| s2.menu.set(Some(id))
+                                on:focus=move |_| s2.hover.set(Some(id))
+                                on:mouseenter=move |_| s2.hover.set(Some(id))
+                            >
+                                {n.name.clone()}
+                            </button>
+                        }
+                    })
+                    .collect_view()
+            }}
+        </div>
+        <div class="node-detail" role="status">{detail}</div>
+    }
+}
+
+/// Actions on one node; each joins the run's fault schedule at the current virtual time.
+#[component]
+pub fn NodeMenu() -> impl IntoView {
+    let sh = shared();
+    let act = move |fault: Fault| {
+        let added = sh.runner.try_update_value(|r| {
+            let r = r.as_mut()?;
+            let f = ScheduledFault { at_us: r.now(), fault };
+            Some(r.add_fault(f.clone()).map(|_| f))
+        });
+        match added.flatten() {
+            Some(Ok(f)) => sh.scenario.update(|s| s.faults.push(f)),
+            Some(Err(e)) => sh.notices.update(|n| n.push(e.0)),
+            None => {}
+        }
+        sh.menu.set(None);
+    };
+    view! {
+        {move || {
+            let id = sh.menu.get()?;
+            let node = sh.stats.with(|s| s.nodes.get(id).cloned())?;
+            let name = node.name.clone();
+            let close = sh;
+            let pos = sh.layout.with_value(|l| l.as_ref().and_then(|l| l.centres.get(id).copied())).unwrap_or((0.0, 0.0));
+            let actions: Vec<(&str, Fault)> = if node.role == "client" {
+                vec![]
+            } else {
+                vec![
+                    ("Kill", Fault::Kill(name.clone())),
+                    ("Revive", Fault::Revive(name.clone())),
+                    ("Slow x4", Fault::Slow(name.clone(), 4.0)),
+                    ("Hang", Fault::Hang(name.clone())),
+                ]
+            };
+            Some(view! {
+                <div class="node-menu" role="dialog" aria-label=format!("Actions on {name}") style=format!("left:{}px;top:{}px", pos.0, pos.1)>
+                    <strong>{name.clone()}</strong>
+                    {if actions.is_empty() { Some(view! { <p>"The clients are the workload; partition them off with a fault in the URL."</p> }) } else { None }}
+                    {actions
+                        .into_iter()
+                        .map(|(label, fault)| {
+                            view! { <button on:click=move |_| act(fault.clone())>{label}</button> }
+                        })
+                        .collect_view()}
+                    <button class="ghost" on:click=move |_| close.menu.set(None)>"Close"</button>
+                </div>
+            })
+        }}
+    }
+}
+
+#[component]
+pub fn KnobPanel() -> impl IntoView {
+    let sh = shared();
+    let errors = RwSignal::new(BTreeMap::<&'static str, String>::new());
+    let specs = sh.scenario.with_untracked(|s| s.params.specs());
+    view! {
+        <section class="panel knobs" aria-label="Knobs">
+            <h2>"Knobs"</h2>
+            {specs.iter().map(|spec| knob(spec, sh, errors)).collect_view()}
+        </section>
+    }
+}
+
+fn knob(spec: &'static KnobSpec, sh: Shared, errors: RwSignal<BTreeMap<&'static str, String>>) -> impl IntoView {
+    let id = format!("knob-{}", spec.name);
+    let s_value = sh;
+    let value = move || s_value.scenario.with(|s| s.params.get(spec.name).to_text());
+    let set = move |text: String| {
+        let mut next = sh.scenario.get_untracked();
+        match next.params.set(spec.name, &text) {
+            Ok(()) => {
+                errors.update(|e| {
+                    e.remove(spec.name);
+                });
+                sh.scenario.set(next);
+            }
+            Err(e) => errors.update(|m| {
+                m.insert(spec.name, e.0);
+            }),
+        }
+    };
+    let unit = if spec.unit.is_empty() { String::new() } else { format!(" ({})", spec.unit) };
+    let set2 = set;
+    let control = match &spec.kind {
+        KnobKind::Choice(choices) => view! {
+            <select id=id.clone() on:change=move |ev| set(event_target_value(&ev)) prop:value=value>
+                {choices.iter().map(|c| view! { <option value=*c>{*c}</option> }).collect_view()}
+            </select>
+        }
+        .into_any(),
+        KnobKind::Bool => view! {
+            <input type="checkbox" id=id.clone() prop:checked=move || value() == "on" on:change=move |ev| set(if event_target_checked(&ev) { "on".into() } else { "off".into() }) />
+        }
+        .into_any(),
+        KnobKind::Int { min, max } if max - min <= 256 => view! {
+            <span class="pair">
+                <input type="range" min=*min max=*max step="1" prop:value=value on:change=move |ev| set(event_target_value(&ev)) aria-label=spec.name />
+                <input type="number" id=id.clone() min=*min max=*max prop:value=value on:change=move |ev| set2(event_target_value(&ev)) />
+            </span>
+        }
+        .into_any(),
+        KnobKind::Float { min, max } if *min >= 0.0 && *max <= 1.0 => view! {
+            <span class="pair">
+                <input type="range" min=*min max=*max step="0.01" prop:value=value on:change=move |ev| set(event_target_value(&ev)) aria-label=spec.name />
+                <input type="number" id=id.clone() min=*min max=*max step="0.01" prop:value=value on:change=move |ev| set2(event_target_value(&ev)) />
+            </span>
+        }
+        .into_any(),
+        KnobKind::Int { .. } | KnobKind::Float { .. } => view! {
+            <input type="number" id=id.clone() step="any" prop:value=value on:change=move |ev| set(event_target_value(&ev)) />
+        }
+        .into_any(),
+        _ => view! { <input type="text" id=id.clone() spellcheck="false" prop:value=value on:change=move |ev| set(event_target_value(&ev)) /> }.into_any(),
+    };
+    let error = move || errors.with(|e| e.get(spec.name).cloned());
+    view! {
+        <div class="knob" class:bad=move || error().is_some()>
+            <label for=id.clone() title=spec.help>{spec.name}{unit}</label>
+            {control}
+            <div class="help">{spec.help}" Allowed: "{spec.allowed()}"."</div>
+            {move || error().map(|e| view! { <div class="knob-error" role="alert">{e}</div> })}
+        </div>
+    }
+}
+
+#[component]
+pub fn Invariants() -> impl IntoView {
+    let sh = shared();
+    let s2 = sh;
+    view! {
+        <section class="panel invariants" aria-label="Invariants">
+            <h2>"Invariants, checked live"</h2>
+            <ul>
+                {move || {
+                    sh.stats
+                        .get()
+                        .invariants
+                        .into_iter()
+                        .map(|(name, count)| {
+                            let ok = count == 0;
+                            view! {
+                                <li class:ok=ok class:violated=!ok>
+                                    <span class="mark">{if ok { "✓" } else { "✗" }}</span>
+                                    {name}
+                                    {(!ok).then(|| format!(" — {count} violations"))}
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ul>
+            {move || {
+                let v = s2.stats.get().violations;
+                (!v.is_empty()).then(|| {
+                    let url = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
+                    view! {
+                        <div class="violation" role="alert">
+                            {v.into_iter().map(|l| view! { <p>{l}</p> }).collect_view()}
+                            <p>"Reproduce with this link: "<a href=url.clone()>{url.clone()}</a></p>
+                        </div>
+                    }
+                })
+            }}
+        </section>
+    }
+}
+
+#[component]
+pub fn NarrativePanel() -> impl IntoView {
+    let sh = shared();
+    let id = sh.scenario.with_untracked(|s| s.scene.info().id);
+    let Some(n) = narrative::of(id) else { return None };
+    let steps = n
+        .try_this
+        .iter()
+        .map(|step| {
+            let button = step.preset.map(|p| {
+                view! {
+                    <button
+                        class="try"
+                        on:click=move |_| {
+                            if let Some(next) = sh.scenario.with_untracked(|s| s.with_preset(p)) {
+                                sh.scenario.set(next);
+                                sh.playing.set(true);
+                            }
+                        }
+                    >"Set it up"</button>
+                }
+            });
+            view! { <li>{step.text}" "{button}</li> }
+        })
+        .collect_view();
+    Some(view! {
+        <section class="panel narrative" aria-label="About this pattern">
+            <h2>"What it is"</h2>
+            <p>{n.what}</p>
+            <h3>"Think of it as"</h3>
+            <p>{n.analogy}</p>
+            <h3>"When to use it"</h3>
+            <p>{n.when}</p>
+            <h3>"Common mistakes"</h3>
+            <ul>{n.mistakes.iter().map(|m| view! { <li>{*m}</li> }).collect_view()}</ul>
+            <h3>"Try this"</h3>
+            <ol class="try-this">{steps}</ol>
+        </section>
+    })
+}

@@ -1,0 +1,184 @@
+//! The page's simulation loop, in plain Rust: owns the `Sim`, advances it frame by frame
+//! within a time budget, and keeps the messages in flight that the stage draws. It
+//! computes nothing itself: every number comes from clusterlab-sim.
+
+use clusterlab_sim::fault::ScheduledFault;
+use clusterlab_sim::msg::Kind;
+use clusterlab_sim::scenario::Scenario;
+use clusterlab_sim::time::Micros;
+use clusterlab_sim::trace::{Record, RingSink};
+use clusterlab_sim::{Limit, Result, Sim};
+
+/// Most records taken from the engine per frame, and most dots kept in flight.
+pub const RING_CAPACITY: usize = 65_536;
+pub const MAX_FLIGHTS: usize = 20_000;
+/// Every hop stays on screen at least this long (real seconds), so that it can be seen.
+pub const MIN_VISIBLE_S: f64 = 0.35;
+/// Virtual time between chart points.
+pub const SERIES_INTERVAL_US: Micros = 250_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dot {
+    Request,
+    Response,
+    Error,
+    Health,
+    Probe,
+    Refused,
+    Dropped,
+}
+
+impl Dot {
+    pub const ALL: [Dot; 7] = [Dot::Request, Dot::Response, Dot::Error, Dot::Probe, Dot::Health, Dot::Refused, Dot::Dropped];
+    pub fn label(self) -> &'static str {
+        match self {
+            Dot::Request => "request / call",
+            Dot::Response => "success",
+            Dot::Error => "error / 503",
+            Dot::Health => "health check",
+            Dot::Probe => "half-open probe",
+            Dot::Refused => "connection refused",
+            Dot::Dropped => "lost (loss, partition, hung)",
+        }
+    }
+    pub fn colour(self) -> &'static str {
+        match self {
+            Dot::Request => "#4cc2ff",
+            Dot::Response => "#3ddc84",
+            Dot::Error => "#ff9f43",
+            Dot::Health => "#8b98a5",
+            Dot::Probe => "#ffd43b",
+            Dot::Refused => "#ff5c5c",
+            Dot::Dropped => "#c77dff",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Flight {
+    pub t0: Micros,
+    pub t1: Micros,
+    pub from: u32,
+    pub to: u32,
+    pub dot: Dot,
+}
+
+pub struct Runner {
+    pub sim: Sim,
+    pub scenario: Scenario,
+    pub flights: Vec<Flight>,
+    /// Animate one request in this many (the engine still simulates all of them).
+    pub sample_every: u32,
+    /// The engine could not keep up with the chosen speed during the last frame.
+    pub behind: bool,
+    /// Faults as they took effect, newest last (bounded).
+    pub log: Vec<String>,
+    notices: Vec<String>,
+}
+
+fn dot_of(kind: Kind, tag: u32) -> Dot {
+    match kind {
+        Kind::Request => Dot::Request,
+        Kind::Call if tag & 1 == 1 => Dot::Probe,
+        Kind::Call => Dot::Request,
+        Kind::Response => Dot::Response,
+        Kind::Error | Kind::Reject => Dot::Error,
+        Kind::HealthCheck | Kind::HealthReply => Dot::Health,
+    }
+}
+
+impl Runner {
+    /// Builds the run; faults that name no node of this scene are left out with a notice.
+    pub fn new(scenario: &Scenario) -> Result<Runner> {
+        let mut sim = Sim::build(scenario.scene, scenario.params.clone(), scenario.seed, &[], Limit::Forever, SERIES_INTERVAL_US)?;
+        sim.world.ring = Some(RingSink::new(RING_CAPACITY));
+        let mut kept = scenario.clone();
+        kept.faults.clear();
+        let mut notices = Vec::new();
+        for f in &scenario.faults {
+            match sim.add_fault(f.clone()) {
+                Ok(()) => kept.faults.push(f.clone()),
+                Err(e) => notices.push(format!("{e}; that fault is left out")),
+            }
+        }
+        Ok(Runner { sim, scenario: kept, flights: Vec::new(), sample_every: 1, behind: false, log: Vec::new(), notices })
+    }
+
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
+    }
+
+    pub fn now(&self) -> Micros {
+        self.sim.world.now()
+    }
+
+    /// A fault from a click: it joins the schedule at the current virtual time.
+    pub fn add_fault(&mut self, f: ScheduledFault) -> Result<()> {
+        self.sim.add_fault(f.clone())?;
+        self.scenario.faults.push(f);
+        Ok(())
+    }
+
+    /// Advances virtual time by `virtual_us`, spending at most `budget_ms` of real time
+    /// (measured by `clock`); the page stays responsive whatever the speed.
+    pub fn advance(&mut self, virtual_us: Micros, budget_ms: f64, clock: &dyn Fn() -> f64) {
+        let target = self.now() + virtual_us;
+        let start = clock();
+        self.behind = false;
+        while !self.sim.advance_bounded(target, 20_000) {
+            if clock() - start > budget_ms {
+                self.behind = true;
+                break;
+            }
+        }
+        self.collect();
+    }
+
+    fn collect(&mut self) {
+        let every = self.sample_every;
+        let records: Vec<Record> = match self.sim.world.ring.as_mut() {
+            Some(ring) => ring.drain().collect(),
+            None => return,
+        };
+        for r in records {
+            let flight = match r {
+                Record::Send { t0, t1, from, to, msg } => Some(Flight { t0, t1, from, to, dot: dot_of(msg.kind, msg.tag) }),
+                Record::Bounce { t0, t1, from, to, .. } => Some(Flight { t0, t1, from, to, dot: Dot::Refused }),
+                Record::Drop { t, from, to, .. } => Some(Flight { t0: t, t1: t, from, to, dot: Dot::Dropped }),
+                Record::Fault { t, index } => {
+                    let f = &self.sim.world.faults()[index as usize];
+                    self.log.push(format!("{:.2}s {}", t as f64 / 1e6, f.fault));
+                    if self.log.len() > 12 {
+                        self.log.remove(0);
+                    }
+                    None
+                }
+                _ => None,
+            };
+            if let Some(f) = flight
+                && self.flights.len() < MAX_FLIGHTS
+            {
+                self.flights.push(f);
+            }
+        }
+        // Keep the dots on screen near a target count by sampling requests more or less.
+        if self.flights.len() > 10_000 && every < 1 << 16 {
+            self.sample_every = every * 2;
+        } else if self.flights.len() < 2_000 && every > 1 {
+            self.sample_every = every / 2;
+        }
+        self.sim.world.set_sampling(self.sample_every);
+    }
+
+    /// How long a hop stays on screen, in virtual microseconds, at `speed`.
+    pub fn visible_us(speed: f64) -> Micros {
+        (MIN_VISIBLE_S * speed * 1e6) as Micros
+    }
+
+    /// Forgets dots whose hop has ended on screen.
+    pub fn prune(&mut self, speed: f64) {
+        let now = self.now();
+        let min = Self::visible_us(speed);
+        self.flights.retain(|f| f.t0 + (f.t1 - f.t0).max(min) > now);
+    }
+}

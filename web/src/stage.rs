@@ -1,0 +1,176 @@
+//! The stage: one `<canvas>` where nodes sit in columns by role and requests fly between
+//! them as dots, at positions interpolated from the trace's virtual times.
+
+use crate::runner::{Dot, Runner};
+use clusterlab_sim::world::Node;
+use web_sys::CanvasRenderingContext2d as Ctx2d;
+
+/// Columns, left to right: who calls whom.
+const COLUMNS: [&[&str]; 3] = [&["client"], &["balancer", "service"], &["server", "dependency"]];
+
+/// Whether nodes of role `a` send requests to nodes of role `b`.
+fn calls(a: &str, b: &str) -> bool {
+    matches!((a, b), ("client", "balancer" | "service") | ("balancer", "server") | ("service", "dependency"))
+}
+
+pub struct Layout {
+    pub centres: Vec<(f64, f64)>,
+    pub box_w: f64,
+    pub box_h: f64,
+}
+
+impl Layout {
+    pub fn new(nodes: &[Node], width: f64, height: f64) -> Layout {
+        let column_of = |role: &str| COLUMNS.iter().position(|c| c.contains(&role)).unwrap_or(1);
+        let used: Vec<usize> = (0..COLUMNS.len()).filter(|c| nodes.iter().any(|n| column_of(n.role) == *c)).collect();
+        let per_column: Vec<usize> = used.iter().map(|c| nodes.iter().filter(|n| column_of(n.role) == *c).count()).collect();
+        let tallest = per_column.iter().copied().max().unwrap_or(1).max(1) as f64;
+        let box_w = (width / (used.len() as f64 * 2.2)).clamp(56.0, 130.0);
+        // Room for half a box at each edge, whatever the width.
+        let margin_x = box_w / 2.0 + (width * 0.04).clamp(6.0, 40.0);
+        let box_h = ((height - 16.0) / tallest * 0.78).clamp(7.0, 46.0);
+        let mut seen = vec![0usize; COLUMNS.len()];
+        let centres = nodes
+            .iter()
+            .map(|n| {
+                let c = column_of(n.role);
+                let slot = used.iter().position(|u| *u == c).unwrap_or(0);
+                let count = per_column[slot] as f64;
+                let i = seen[c] as f64;
+                seen[c] += 1;
+                let x = if used.len() == 1 { width / 2.0 } else { margin_x + slot as f64 * (width - 2.0 * margin_x) / (used.len() - 1) as f64 };
+                let y = height * (i + 0.5) / count;
+                (x, y)
+            })
+            .collect();
+        Layout { centres, box_w, box_h }
+    }
+
+    /// The node under a point, if any.
+    pub fn node_at(&self, x: f64, y: f64) -> Option<usize> {
+        self.centres.iter().position(|(cx, cy)| (x - cx).abs() <= self.box_w / 2.0 + 4.0 && (y - cy).abs() <= self.box_h / 2.0 + 4.0)
+    }
+}
+
+/// What a node looks like: a word and a colour for its condition.
+pub fn condition(n: &Node) -> (&'static str, &'static str) {
+    if !n.alive {
+        ("dead", "#5c1f24")
+    } else if n.hung {
+        ("hung", "#4a2a63")
+    } else if n.slow != 1.0 {
+        ("slowed", "#5c4514")
+    } else {
+        ("up", "#1f2b38")
+    }
+}
+
+pub fn breaker_colour(state: &str) -> &'static str {
+    match state {
+        "open" => "#ff5c5c",
+        "half-open" => "#ffd43b",
+        _ => "#3ddc84",
+    }
+}
+
+/// Draws one frame. `speed` sets how long a hop stays visible.
+pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, hover: Option<usize>) -> Layout {
+    let nodes = runner.sim.world.nodes();
+    let layout = Layout::new(nodes, width, height);
+    ctx.set_fill_style_str("#0b1015");
+    ctx.fill_rect(0.0, 0.0, width, height);
+
+    // Links between neighbouring columns.
+    ctx.set_stroke_style_str("#263241");
+    ctx.set_line_width(1.0);
+    ctx.begin_path();
+    for (a, na) in nodes.iter().enumerate() {
+        for (b, nb) in nodes.iter().enumerate() {
+            if calls(na.role, nb.role) {
+                let (pa, pb) = (layout.centres[a], layout.centres[b]);
+                ctx.move_to(pa.0, pa.1);
+                ctx.line_to(pb.0, pb.1);
+            }
+        }
+    }
+    ctx.stroke();
+
+    draw_dots(ctx, runner, &layout, speed);
+
+    for (i, n) in nodes.iter().enumerate() {
+        draw_node(ctx, n, layout.centres[i], layout.box_w, layout.box_h, hover == Some(i));
+    }
+    layout
+}
+
+fn draw_dots(ctx: &Ctx2d, runner: &Runner, layout: &Layout, speed: f64) {
+    let now = runner.now();
+    let min = Runner::visible_us(speed).max(1);
+    let r = if runner.flights.len() > 3_000 { 1.5 } else { 2.5 };
+    for dot in Dot::ALL {
+        ctx.set_fill_style_str(dot.colour());
+        ctx.begin_path();
+        for f in runner.flights.iter().filter(|f| f.dot == dot) {
+            let shown = (f.t1 - f.t0).max(min);
+            let p = (now.saturating_sub(f.t0) as f64 / shown as f64).clamp(0.0, 1.0);
+            let (a, b) = (layout.centres[f.from as usize], layout.centres[f.to as usize]);
+            let (x, y) = if dot == Dot::Dropped {
+                // A lost message falls from its sender, midway to where it was going.
+                (a.0 + (b.0 - a.0) * 0.4, a.1 + (b.1 - a.1) * 0.4 + p * 18.0)
+            } else {
+                (a.0 + (b.0 - a.0) * p, a.1 + (b.1 - a.1) * p)
+            };
+            ctx.rect(x - r, y - r, 2.0 * r, 2.0 * r);
+        }
+        ctx.fill();
+    }
+}
+
+fn draw_node(ctx: &Ctx2d, n: &Node, (cx, cy): (f64, f64), w: f64, h: f64, hovered: bool) {
+    let (word, fill) = condition(n);
+    let view = n.view();
+    let (x, y) = (cx - w / 2.0, cy - h / 2.0);
+    ctx.set_fill_style_str(fill);
+    ctx.fill_rect(x, y, w, h);
+    // Load bar: busy workers, then the queue on a log scale, along the bottom.
+    if view.workers > 0 {
+        let busy = f64::from(view.busy) / f64::from(view.workers);
+        let queued = (1.0 + f64::from(view.queue)).log10() / 3.0;
+        let load = (busy * 0.4 + queued.min(1.0) * 0.6).min(1.0);
+        ctx.set_fill_style_str(if load > 0.8 { "#ff5c5c" } else if load > 0.4 { "#ff9f43" } else { "#3ddc84" });
+        ctx.fill_rect(x, y + h - 3.0_f64.min(h / 3.0), w * load, 3.0_f64.min(h / 3.0));
+    }
+    ctx.set_stroke_style_str(if hovered { "#ffffff" } else if view.state.is_empty() { "#4a5b6e" } else { breaker_colour(view.state) });
+    ctx.set_line_width(if hovered || !view.state.is_empty() { 2.0 } else { 1.0 });
+    ctx.stroke_rect(x, y, w, h);
+    if h >= 14.0 {
+        let size = (h * 0.34).clamp(9.0, 13.0);
+        ctx.set_font(&format!("{size:.0}px system-ui, sans-serif"));
+        ctx.set_fill_style_str("#e6edf3");
+        let queue = if view.workers > 0 { format!("q{}", view.queue) } else { String::new() };
+        // Wide boxes put the queue beside the name; narrow ones on the second line.
+        let wide = w >= 100.0;
+        let label = if wide && !queue.is_empty() { format!("{}  {queue}", n.name) } else { n.name.clone() };
+        let _ = ctx.fill_text(&label, x + 4.0, y + size + 2.0);
+        let word = match (word, view.state) {
+            ("up", "") => String::new(),
+            ("up", s) => s.to_string(),
+            ("slowed", _) => format!("slowed x{}", n.slow),
+            (w, _) => w.to_string(),
+        };
+        let status = if wide || queue.is_empty() { word } else { format!("{queue} {word}") };
+        if !status.is_empty() && h >= 28.0 {
+            ctx.set_fill_style_str(if view.state.is_empty() { "#ffb3b3" } else { breaker_colour(view.state) });
+            let _ = ctx.fill_text(&status, x + 4.0, y + 2.0 * size + 5.0);
+        }
+    }
+    if !n.alive {
+        ctx.set_stroke_style_str("#ff5c5c");
+        ctx.begin_path();
+        ctx.move_to(x, y);
+        ctx.line_to(x + w, y + h);
+        ctx.move_to(x + w, y);
+        ctx.line_to(x, y + h);
+        ctx.stroke();
+    }
+}
