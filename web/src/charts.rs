@@ -50,7 +50,7 @@ pub fn draw(canvas: HtmlCanvasElement, title: &str, y_desc: &str, lines: &[Line]
         .label_style(font(10.0))
         .x_labels(5)
         .y_labels(4)
-        .x_label_formatter(&|x| format!("{x:.0}s"))
+        .x_label_formatter(&|x| if x_max - x_min < 10.0 { format!("{x:.1}s") } else { format!("{x:.0}s") })
         .y_label_formatter(&|y| format_value(*y))
         .y_desc(y_desc)
         .draw()

@@ -11,7 +11,10 @@ use clusterlab_sim::{Limit, Result, Sim};
 
 /// Most records taken from the engine per frame, and most dots kept in flight.
 pub const RING_CAPACITY: usize = 65_536;
-pub const MAX_FLIGHTS: usize = 20_000;
+pub const MAX_FLIGHTS: usize = 32_000;
+/// Above this many dots the stage animates fewer requests; below the lower mark, more.
+pub const DOTS_HIGH: usize = 24_000;
+pub const DOTS_LOW: usize = 6_000;
 /// Every hop stays on screen at least this long (real seconds), so that it can be seen.
 pub const MIN_VISIBLE_S: f64 = 0.35;
 /// Virtual time between chart points.
@@ -162,9 +165,9 @@ impl Runner {
             }
         }
         // Keep the dots on screen near a target count by sampling requests more or less.
-        if self.flights.len() > 10_000 && every < 1 << 16 {
+        if self.flights.len() > DOTS_HIGH && every < 1 << 16 {
             self.sample_every = every * 2;
-        } else if self.flights.len() < 2_000 && every > 1 {
+        } else if self.flights.len() < DOTS_LOW && every > 1 {
             self.sample_every = every / 2;
         }
         self.sim.world.set_sampling(self.sample_every);

@@ -15,22 +15,28 @@ pub(crate) enum EventKind {
 
 pub(crate) struct Event {
     pub time_us: Micros,
-    pub seq: u64,
     pub kind: EventKind,
 }
 
-impl PartialEq for Event {
+/// What the heap orders: small, so that sifting moves little. The payload waits in a slab.
+struct Entry {
+    time_us: Micros,
+    seq: u64,
+    slot: u32,
+}
+
+impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
         (self.time_us, self.seq) == (other.time_us, other.seq)
     }
 }
-impl Eq for Event {}
-impl PartialOrd for Event {
+impl Eq for Entry {}
+impl PartialOrd for Entry {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Event {
+impl Ord for Entry {
     /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest event.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.time_us, other.seq).cmp(&(self.time_us, self.seq))
@@ -39,19 +45,33 @@ impl Ord for Event {
 
 #[derive(Default)]
 pub(crate) struct EventQueue {
-    heap: BinaryHeap<Event>,
+    heap: BinaryHeap<Entry>,
+    payloads: Vec<EventKind>,
+    free: Vec<u32>,
     next_seq: u64,
 }
 
 impl EventQueue {
     #[inline]
     pub fn push(&mut self, time_us: Micros, kind: EventKind) {
-        self.heap.push(Event { time_us, seq: self.next_seq, kind });
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.payloads[s as usize] = kind;
+                s
+            }
+            None => {
+                self.payloads.push(kind);
+                (self.payloads.len() - 1) as u32
+            }
+        };
+        self.heap.push(Entry { time_us, seq: self.next_seq, slot });
         self.next_seq += 1;
     }
     #[inline]
     pub fn pop(&mut self) -> Option<Event> {
-        self.heap.pop()
+        let e = self.heap.pop()?;
+        self.free.push(e.slot);
+        Some(Event { time_us: e.time_us, kind: self.payloads[e.slot as usize] })
     }
     #[inline]
     pub fn peek_time(&self) -> Option<Micros> {

@@ -419,15 +419,20 @@ impl World {
         }
     }
 
-    fn emit(&mut self, r: Record) {
+    /// Runs `check` on every checker, recording what each finds as violations of its invariant.
+    fn run_checkers(&mut self, mut check: impl FnMut(&mut dyn Checker, &mut Vec<String>)) {
         for i in 0..self.checkers.len() {
             self.checks += 1;
-            self.checkers[i].on_record(&r, &mut self.found);
+            check(self.checkers[i].as_mut(), &mut self.found);
             while let Some(detail) = self.found.pop() {
                 let name = self.checkers[i].name();
                 self.violation(name, detail);
             }
         }
+    }
+
+    fn emit(&mut self, r: Record) {
+        self.run_checkers(|c, found| c.on_record(&r, found));
         if let Some(h) = &mut self.hash {
             h.record(&r);
         }
@@ -442,14 +447,7 @@ impl World {
     /// Runs the end-of-run checks; `drained` says whether every request ended.
     pub fn finish_checks(&mut self, drained: bool) {
         let end = RunEnd { now: self.now, counts: self.ledger.counts(), drained };
-        for i in 0..self.checkers.len() {
-            self.checks += 1;
-            self.checkers[i].finish(&end, &mut self.found);
-            while let Some(detail) = self.found.pop() {
-                let name = self.checkers[i].name();
-                self.violation(name, detail);
-            }
-        }
+        self.run_checkers(|c, found| c.finish(&end, found));
     }
 
     /// Latency percentiles of completions and counts of outcomes since the last call.

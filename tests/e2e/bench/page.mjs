@@ -1,0 +1,56 @@
+// Page benchmarks in headless Chromium against dist/: stage frame time with about 10,000
+// requests in flight, and time to interactive. Prints JSON; asserts nothing (cargo xtask
+// bench writes the figures to BENCHMARKS.md).
+import { chromium } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const port = '4176';
+const base = `http://127.0.0.1:${port}/sub/clusterlab/`;
+const server = spawn('node', [join(here, '..', 'serve.mjs')], { env: { ...process.env, PORT: port }, stdio: 'ignore' });
+const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+try {
+  await new Promise((r) => setTimeout(r, 500));
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args });
+  const result = { chromium: browser.version() };
+
+  // Time to interactive, cold: a fresh context per try, first stage frame after navigation.
+  const tti = [];
+  for (let i = 0; i < 5; i++) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${base}?p=load-balancing`);
+    const ready = await page.locator('canvas.stage[data-ready-ms]').getAttribute('data-ready-ms', { timeout: 30_000 });
+    tti.push(Number(ready));
+    await context.close();
+  }
+  tti.sort((a, b) => a - b);
+  result.tti_ms = { median: tti[2], max: tti[4], runs: tti };
+
+  // Frame time: our work per frame (simulate + draw), p95 over the last 240 frames.
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${base}?p=load-balancing&net_latency=const:1s&arrival_rate=2500&timeout=60s`);
+  await page.waitForTimeout(12_000);
+  const stage = page.locator('canvas.stage');
+  result.frames = {
+    scenario: '?p=load-balancing&net_latency=const:1s&arrival_rate=2500&timeout=60s',
+    p95_ms: Number(await stage.getAttribute('data-frame-p95')),
+    requests_in_flight: Number(await stage.getAttribute('data-in-flight')),
+    dots_drawn: Number(await stage.getAttribute('data-flights')),
+    // How often the browser gave us a frame, measured in the page over 3 s.
+    raf_interval_p95_ms: await page.evaluate(() => new Promise((done) => {
+      const gaps = [];
+      let last = performance.now();
+      const end = last + 3000;
+      const step = (t) => { gaps.push(t - last); last = t; if (t < end) requestAnimationFrame(step); else { gaps.sort((a, b) => a - b); done(gaps[Math.floor(gaps.length * 0.95)]); } };
+      requestAnimationFrame(step);
+    })),
+  };
+  console.log(JSON.stringify(result));
+  await browser.close();
+} finally {
+  server.kill();
+}
