@@ -239,6 +239,16 @@ pub fn NodeMenu() -> impl IntoView {
         }
         sh.menu.set(None);
     };
+    // Keyboard users land in the menu when it opens.
+    Effect::new(move |_| {
+        if sh.menu.get().is_some() {
+            request_animation_frame(|| {
+                if let Some(b) = document().query_selector(".node-menu button").ok().flatten() {
+                    let _ = wasm_bindgen::JsCast::unchecked_into::<web_sys::HtmlElement>(b).focus();
+                }
+            });
+        }
+    });
     view! {
         {move || {
             let id = sh.menu.get()?;
@@ -257,7 +267,17 @@ pub fn NodeMenu() -> impl IntoView {
                 ]
             };
             Some(view! {
-                <div class="node-menu" role="dialog" aria-label=format!("Actions on {name}") style=format!("left:{}px;top:{}px", pos.0, pos.1)>
+                <div
+                    class="node-menu"
+                    role="dialog"
+                    aria-label=format!("Actions on {name}")
+                    style=format!("left:{}px;top:{}px", pos.0, pos.1)
+                    on:keydown=move |ev: web_sys::KeyboardEvent| {
+                        if ev.key() == "Escape" {
+                            close.menu.set(None);
+                        }
+                    }
+                >
                     <strong>{name.clone()}</strong>
                     {if actions.is_empty() { Some(view! { <p>"The clients are the workload; partition them off with a fault in the URL."</p> }) } else { None }}
                     {actions

@@ -65,11 +65,13 @@ pub fn condition(n: &Node) -> (&'static str, &'static str) {
     }
 }
 
+/// The colour of a node's own state word: a breaker's three states, amber for anything else.
 pub fn breaker_colour(state: &str) -> &'static str {
     match state {
         "open" => "#ff5c5c",
         "half-open" => "#ffd43b",
-        _ => "#3ddc84",
+        "closed" => "#3ddc84",
+        _ => "#ff9f43",
     }
 }
 

@@ -80,10 +80,6 @@ impl Dist {
             Dist::Pareto { .. } => f64::INFINITY,
         }
     }
-
-    pub fn is_zero(&self) -> bool {
-        *self == Dist::Const(0)
-    }
 }
 
 impl std::fmt::Display for Dist {

@@ -1,7 +1,7 @@
 //! A run: a scene built from validated knobs, a seed and a fault schedule, driven to the
 //! end (CLI, tests) or slice by slice (the page), sampling its time series as it goes.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fault::ScheduledFault;
 use crate::knob::Params;
 use crate::ledger::Outcome;
@@ -193,11 +193,5 @@ impl Sim {
 impl std::fmt::Debug for Sim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.reproduce())
-    }
-}
-
-impl From<String> for Error {
-    fn from(s: String) -> Error {
-        Error(s)
     }
 }

@@ -96,3 +96,14 @@ test('an unknown scene falls back with a notice, never a blank page', async ({ p
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Load balancing');
   expect(errors).toEqual([]);
 });
+
+test('the node menu works from the keyboard', async ({ page }) => {
+  await page.goto('./?p=load-balancing');
+  await page.locator('.node-strip').getByRole('button', { name: 'server-3', exact: true }).focus();
+  await expect(page.locator('.node-detail')).toContainText('server-3 (server)');
+  await page.keyboard.press('Enter');
+  const menu = page.getByRole('dialog', { name: 'Actions on server-3' });
+  await expect(menu.getByRole('button', { name: 'Kill' })).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(menu).toHaveCount(0);
+});
