@@ -5,6 +5,8 @@ pub struct Step {
     pub text: &'static str,
     /// A preset of the scene to load, if the step sets something up.
     pub preset: Option<&'static str>,
+    /// A comparison to show beside it (`knob:value`), if any.
+    pub compare: Option<&'static str>,
 }
 
 pub struct Narrative {
@@ -37,11 +39,16 @@ static LOAD_BALANCING: Narrative = Narrative {
         "Sticky routing (ip-hash) without thinking about hot clients: one heavy client pins one server.",
     ],
     try_this: &[
-        Step { text: "Slow one server to quarter speed under round robin: watch its queue grow until it refuses requests (p99 explodes).", preset: Some("slow-server-round-robin") },
-        Step { text: "Same slow server, power-of-two choices: it simply gets less work, and p99 stays low.", preset: Some("slow-server-power-of-two") },
-        Step { text: "Kill server-2 without health checks: a quarter of all requests fail from then on.", preset: Some("dead-server-no-health-checks") },
-        Step { text: "Same kill with health checks every second: a few failures, then traffic flows around the dead server.", preset: Some("dead-server-health-checks") },
-        Step { text: "Set the policy to random and compare the measured mean latency with the dashed M/M/1 line: each server is an independent M/M/1 queue.", preset: None },
+        Step { text: "Slow one server to quarter speed under round robin: watch its queue grow until it refuses requests (p99 explodes).", preset: Some("slow-server-round-robin"), compare: None },
+        Step { text: "Same slow server, power-of-two choices: it simply gets less work, and p99 stays low.", preset: Some("slow-server-power-of-two"), compare: None },
+        Step { text: "Kill server-2 without health checks: a quarter of all requests fail from then on.", preset: Some("dead-server-no-health-checks"), compare: None },
+        Step { text: "Same kill with health checks every second: a few failures, then traffic flows around the dead server.", preset: Some("dead-server-health-checks"), compare: None },
+        Step {
+            text: "Watch both policies take the very same traffic side by side: the same seed sends the same requests at the same instants.",
+            preset: Some("slow-server-round-robin"),
+            compare: Some("policy:power-of-two"),
+        },
+        Step { text: "Set the policy to random and compare the measured mean latency with the dashed M/M/1 line: each server is an independent M/M/1 queue.", preset: None, compare: None },
     ],
 };
 
@@ -60,9 +67,14 @@ static CIRCUIT_BREAKER: Narrative = Narrative {
         "Forgetting half-open: without probes the service cannot tell when the dependency has recovered.",
     ],
     try_this: &[
-        Step { text: "B hangs at 10 s with no breaker: A's 20 workers are all pinned waiting, clients time out, A is down too.", preset: Some("hung-dependency-no-breaker") },
-        Step { text: "Same outage with the breaker: it opens within two seconds, A fails fast with its workers free, and closes again after B returns at 40 s.", preset: Some("hung-dependency-with-breaker") },
-        Step { text: "B refuses connections instead of hanging: calls fail fast anyway, and the breaker stops A from even trying.", preset: Some("erroring-dependency") },
-        Step { text: "Set retries to 3 with the breaker off during the hang: each request now holds a worker four times as long.", preset: None },
+        Step { text: "B hangs at 10 s with no breaker: A's 20 workers are all pinned waiting, clients time out, A is down too.", preset: Some("hung-dependency-no-breaker"), compare: None },
+        Step { text: "Same outage with the breaker: it opens within two seconds, A fails fast with its workers free, and closes again after B returns at 40 s.", preset: Some("hung-dependency-with-breaker"), compare: None },
+        Step { text: "B refuses connections instead of hanging: calls fail fast anyway, and the breaker stops A from even trying.", preset: Some("erroring-dependency"), compare: None },
+        Step {
+            text: "Run the hang with and without the breaker side by side, on the same traffic.",
+            preset: Some("hung-dependency-no-breaker"),
+            compare: Some("breaker:on"),
+        },
+        Step { text: "Set retries to 3 with the breaker off during the hang: each request now holds a worker four times as long.", preset: None, compare: None },
     ],
 };

@@ -2,7 +2,7 @@
 //! All state a reader can set lives in one `Scenario` signal, mirrored into the URL.
 
 use crate::charts::{self, Line};
-use crate::panels::{Controls, Invariants, KnobPanel, NarrativePanel, NodeMenu, Notices, StatsBar};
+use crate::panels::{ComparePanel, CompareTable, Controls, Invariants, KnobPanel, NarrativePanel, NodeMenu, Notices, StatsBar};
 use crate::runner::{Dot, Runner};
 use crate::stage::{self, Layout};
 use clusterlab_sim::ledger::Counts;
@@ -98,6 +98,9 @@ pub struct Shared {
     pub menu: RwSignal<Option<usize>>,
     pub runner: StoredValue<Option<Runner>, LocalStorage>,
     pub layout: StoredValue<Option<Layout>, LocalStorage>,
+    /// The compare view's other side: same seed, same traffic, same faults, one knob changed.
+    pub runner_b: StoredValue<Option<Runner>, LocalStorage>,
+    pub stats_b: RwSignal<Option<Stats>>,
 }
 
 /// Whether two scenarios are the same run (speed and embedding change how it is shown, not what happens).
@@ -106,19 +109,36 @@ fn same_run(a: &Scenario, b: &Scenario) -> bool {
 }
 
 impl Shared {
-    /// Starts the run over from virtual time 0.
+    /// Starts the run (and its comparison, if any) over from virtual time 0.
     pub fn rebuild(&self) {
         let s = self.scenario.get_untracked();
-        match Runner::new(&s) {
+        let build = |s: &Scenario| match Runner::new(s) {
             Ok(mut r) => {
                 let n = r.take_notices();
                 if !n.is_empty() {
                     self.notices.update(|v| v.extend(n));
                 }
-                self.runner.set_value(Some(r));
+                Some(r)
             }
-            Err(e) => self.notices.update(|v| v.push(e.0)),
-        }
+            Err(e) => {
+                self.notices.update(|v| v.push(e.0));
+                None
+            }
+        };
+        self.runner.set_value(build(&s));
+        self.runner_b.set_value(s.compared().as_ref().and_then(build));
+        self.stats_b.set(None);
+    }
+
+    /// Whether the runners still match the scenario (speed and embedding aside).
+    fn up_to_date(&self, s: &Scenario) -> bool {
+        let a = self.runner.with_value(|r| r.as_ref().is_some_and(|r| same_run(&r.scenario, s)));
+        let b = self.runner_b.with_value(|r| match (r, s.compared()) {
+            (None, None) => true,
+            (Some(r), Some(other)) => same_run(&r.scenario, &other),
+            _ => false,
+        });
+        a && b
     }
 }
 
@@ -148,26 +168,31 @@ pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
         menu: RwSignal::new(None),
         runner: StoredValue::new_local(None),
         layout: StoredValue::new_local(None),
+        runner_b: StoredValue::new_local(None),
+        stats_b: RwSignal::new(None),
     };
     let canvas = NodeRef::<Canvas>::new();
+    let canvas_b = NodeRef::<Canvas>::new();
     let charts = [NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new()];
 
     // Rebuild the run whenever what determines it changes; mirror everything into the URL.
     let s2 = sh;
     Effect::new(move |_| {
         let s = s2.scenario.get();
-        let same = s2.runner.with_value(|r| r.as_ref().is_some_and(|r| same_run(&r.scenario, &s)));
-        if !same {
+        if !s2.up_to_date(&s) {
             s2.rebuild();
         }
         write_url(&s);
     });
-    start_loop(sh, canvas, charts);
+    start_loop(sh, [canvas, canvas_b], charts);
 
     let at = move |ev: &web_sys::MouseEvent| sh.layout.with_value(|l| l.as_ref().and_then(|l| l.node_at(f64::from(ev.offset_x()), f64::from(ev.offset_y()))));
     let on_move = move |ev: web_sys::MouseEvent| sh.hover.set(at(&ev));
     let on_click = move |ev: web_sys::MouseEvent| sh.menu.set(at(&ev));
     let embed = sh.scenario.get_untracked().embed;
+    let comparing = move || sh.scenario.with(|s| s.compare.is_some());
+    let label_a = move || sh.scenario.with(|s| s.compare.as_ref().map(|(k, _)| format!("A: {k} = {}", s.params.get(k).to_text())));
+    let label_b = move || sh.scenario.with(|s| s.compare.as_ref().map(|(k, v)| format!("B: {k} = {v}")));
     let title = move || sh.scenario.with(|s| s.scene.info().title);
     provide_context(sh);
     view! {
@@ -178,7 +203,9 @@ pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
                     <h1>{title}</h1>
                     <Controls/>
                 </div>
+                <div class="stage-pair" class:comparing=comparing>
                 <div class="stage-wrap">
+                    <div class="stage-label">{label_a}</div>
                     <canvas
                         node_ref=canvas
                         class="stage"
@@ -190,6 +217,14 @@ pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
                     ></canvas>
                     <NodeMenu/>
                 </div>
+                <Show when=comparing>
+                    <div class="stage-wrap">
+                        <div class="stage-label">{label_b}</div>
+                        <canvas node_ref=canvas_b class="stage" role="img" aria-label="The compared run: same seed, same traffic, one knob changed"></canvas>
+                    </div>
+                </Show>
+                </div>
+                <CompareTable/>
                 <Legend/>
                 <StatsBar/>
                 <div class="charts">
@@ -200,6 +235,7 @@ pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
             </div>
             <aside class="side-col">
                 <KnobPanel/>
+                <ComparePanel/>
                 <Invariants/>
                 <Show when=move || !embed>
                     <NarrativePanel/>
@@ -259,10 +295,12 @@ fn frame_p95() -> f64 {
     })
 }
 
-fn start_loop(sh: Shared, stage: NodeRef<Canvas>, charts: [NodeRef<Canvas>; 3]) {
+type Stages = [NodeRef<Canvas>; 2];
+
+fn start_loop(sh: Shared, stage: Stages, charts: [NodeRef<Canvas>; 3]) {
     let last_frame = Rc::new(Cell::new(now_ms()));
     let last_stats = Rc::new(Cell::new(0.0));
-    fn tick(sh: Shared, stage: NodeRef<Canvas>, charts: [NodeRef<Canvas>; 3], last_frame: Rc<Cell<f64>>, last_stats: Rc<Cell<f64>>) {
+    fn tick(sh: Shared, stage: Stages, charts: [NodeRef<Canvas>; 3], last_frame: Rc<Cell<f64>>, last_stats: Rc<Cell<f64>>) {
         let t = now_ms();
         let dt_ms = (t - last_frame.get()).clamp(0.0, 100.0);
         last_frame.set(t);
@@ -273,32 +311,56 @@ fn start_loop(sh: Shared, stage: NodeRef<Canvas>, charts: [NodeRef<Canvas>; 3]) 
     request_animation_frame(move || tick(sh, stage, charts, last_frame, last_stats));
 }
 
-fn frame(sh: &Shared, stage: NodeRef<Canvas>, charts: &[NodeRef<Canvas>; 3], dt_ms: f64, t: f64, last_stats: &Cell<f64>) {
+fn frame(sh: &Shared, stage: Stages, charts: &[NodeRef<Canvas>; 3], dt_ms: f64, t: f64, last_stats: &Cell<f64>) {
     sh.runner.update_value(|slot| {
         if let Some(r) = slot.as_mut() {
-            frame_with(sh, r, stage, charts, dt_ms, t, last_stats);
+            sh.runner_b.update_value(|b| frame_with(sh, r, b.as_mut(), stage, charts, dt_ms, t, last_stats));
         }
     });
 }
 
-fn frame_with(sh: &Shared, r: &mut Runner, stage: NodeRef<Canvas>, charts: &[NodeRef<Canvas>; 3], dt_ms: f64, t: f64, last_stats: &Cell<f64>) {
+/// Draws one runner on one stage canvas; returns the layout used.
+fn draw_stage(canvas: &web_sys::HtmlCanvasElement, r: &Runner, speed: f64, hover: Option<usize>) -> Option<Layout> {
+    let (w, h, ratio) = fit(canvas);
+    let ctx = canvas.get_context("2d").ok().flatten()?.dyn_into::<web_sys::CanvasRenderingContext2d>().ok()?;
+    let _ = ctx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
+    Some(stage::draw(&ctx, r, w, h, speed, hover))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn frame_with(
+    sh: &Shared,
+    r: &mut Runner,
+    mut b: Option<&mut Runner>,
+    stage: Stages,
+    charts: &[NodeRef<Canvas>; 3],
+    dt_ms: f64,
+    t: f64,
+    last_stats: &Cell<f64>,
+) {
     let speed = sh.scenario.with_untracked(|s| s.speed);
     if sh.playing.get_untracked() {
-        r.advance((dt_ms / 1e3 * speed * 1e6) as u64, 10.0, &now_ms);
-    }
-    r.prune(speed);
-    if let Some(canvas) = stage.get_untracked() {
-        let (w, h, ratio) = fit(&canvas);
-        if let Some(ctx) = canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok()) {
-            let _ = ctx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
-            let layout = stage::draw(&ctx, r, w, h, speed, sh.hover.get_untracked());
-            sh.layout.set_value(Some(layout));
+        let budget_ms = if b.is_some() { 5.0 } else { 10.0 };
+        r.advance((dt_ms / 1e3 * speed * 1e6) as u64, budget_ms, &now_ms);
+        // The other side follows A's clock, so both always show the same instant.
+        if let Some(b) = b.as_deref_mut() {
+            b.advance(r.now().saturating_sub(b.now()), budget_ms, &now_ms);
         }
     }
+    r.prune(speed);
+    if let Some(canvas) = stage[0].get_untracked() {
+        sh.layout.set_value(draw_stage(&canvas, r, speed, sh.hover.get_untracked()));
+    }
+    if let (Some(b), Some(canvas)) = (b.as_deref_mut(), stage[1].get_untracked()) {
+        b.prune(speed);
+        draw_stage(&canvas, b, speed, None);
+    }
+    let stage = stage[0];
     if t - last_stats.get() > 250.0 {
         last_stats.set(t);
         sh.stats.set(Stats::of(r));
-        draw_charts(r, charts);
+        sh.stats_b.set(b.as_deref().map(Stats::of));
+        draw_charts(r, b.as_deref(), charts);
         if let Some(canvas) = stage.get_untracked() {
             let _ = canvas.set_attribute("data-frame-p95", &format!("{:.2}", frame_p95()));
             let _ = canvas.set_attribute("data-flights", &r.flights.len().to_string());
@@ -313,7 +375,7 @@ fn frame_with(sh: &Shared, r: &mut Runner, stage: NodeRef<Canvas>, charts: &[Nod
     }
 }
 
-fn draw_charts(r: &Runner, charts: &[NodeRef<Canvas>; 3]) {
+fn draw_charts(r: &Runner, b: Option<&Runner>, charts: &[NodeRef<Canvas>; 3]) {
     let series = &r.sim.series;
     let dt = series.interval_us as f64 / 1e6;
     let col = |name: &str| -> Vec<(f64, f64)> {
@@ -337,6 +399,15 @@ fn draw_charts(r: &Runner, charts: &[NodeRef<Canvas>; 3]) {
     ];
     if let Some((_, v)) = theory.iter().find(|(n, _)| *n == "a_capacity_when_b_hangs_rps") {
         traffic.push(Line { label: "A's capacity if B hangs".into(), colour: charts::YELLOW, points: span(*v), dashed: true });
+    }
+    if let Some(b) = b {
+        let series_b = &b.sim.series;
+        let col_b = |name: &str| -> Vec<(f64, f64)> {
+            series_b.column(name).map(|c| c.iter().enumerate().map(|(i, v)| ((i as f64 + 1.0) * dt, *v)).collect()).unwrap_or_default()
+        };
+        latency.push(Line { label: "B p99".into(), colour: charts::PALETTE[5], points: col_b("p99_ms"), dashed: false });
+        traffic.push(Line { label: "B completed/s".into(), colour: charts::PALETTE[5], points: col_b("throughput_rps"), dashed: false });
+        traffic.push(Line { label: "B errors/s".into(), colour: charts::YELLOW, points: col_b("errors_rps"), dashed: false });
     }
     let (scene_title, scene_lines) = scene_chart(r, &col);
     let ratio = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);

@@ -45,11 +45,13 @@ pub fn Controls() -> impl IntoView {
                 title="Advance a quarter of a virtual second"
                 on:click=move |_| {
                     s3.playing.set(false);
-                    s3.runner.update_value(|r| {
-                        if let Some(r) = r.as_mut() {
-                            r.advance(250_000, 200.0, &|| 0.0);
-                        }
-                    });
+                    for runner in [s3.runner, s3.runner_b] {
+                        runner.update_value(|r| {
+                            if let Some(r) = r.as_mut() {
+                                r.advance(250_000, 200.0, &|| 0.0);
+                            }
+                        });
+                    }
                 }
             >"Step"</button>
             <button title="Start the run again from time 0" on:click=move |_| s4.rebuild()>"Reset"</button>
@@ -233,7 +235,15 @@ pub fn NodeMenu() -> impl IntoView {
             Some(r.add_fault(f.clone()).map(|_| f))
         });
         match added.flatten() {
-            Some(Ok(f)) => sh.scenario.update(|s| s.faults.push(f)),
+            Some(Ok(f)) => {
+                // The compared run gets the same fault at the same instant.
+                sh.runner_b.update_value(|b| {
+                    if let Some(b) = b.as_mut() {
+                        let _ = b.add_fault(f.clone());
+                    }
+                });
+                sh.scenario.update(|s| s.faults.push(f));
+            }
             Some(Err(e)) => sh.notices.update(|n| n.push(e.0)),
             None => {}
         }
@@ -368,6 +378,78 @@ fn knob(spec: &'static KnobSpec, sh: Shared, errors: RwSignal<BTreeMap<&'static 
     }
 }
 
+/// A against B, the same instant of the same traffic.
+#[component]
+pub fn CompareTable() -> impl IntoView {
+    let sh = shared();
+    move || {
+        let b = sh.stats_b.get()?;
+        let a = sh.stats.get();
+        let (ka, kb) = sh.scenario.with(|s| {
+            let (k, v) = s.compare.clone()?;
+            Some((format!("A: {k} = {}", s.params.get(k).to_text()), format!("B: {k} = {v}")))
+        })?;
+        let errors = |s: &Stats| s.counts.rejected + s.counts.failed + s.counts.timed_out;
+        let rows: Vec<(&str, String, String)> = vec![
+            ("virtual time", format!("{:.1} s", a.now_s), format!("{:.1} s", b.now_s)),
+            ("sent", a.counts.sent.to_string(), b.counts.sent.to_string()),
+            ("completed", a.counts.completed.to_string(), b.counts.completed.to_string()),
+            ("errors (rejected + failed + timed out)", errors(&a).to_string(), errors(&b).to_string()),
+            ("p50", format!("{:.2} ms", a.p50_ms), format!("{:.2} ms", b.p50_ms)),
+            ("p95", format!("{:.2} ms", a.p95_ms), format!("{:.2} ms", b.p95_ms)),
+            ("p99", format!("{:.2} ms", a.p99_ms), format!("{:.2} ms", b.p99_ms)),
+        ];
+        Some(view! {
+            <table class="compare" data-testid="compare">
+                <thead><tr><th></th><th>{ka}</th><th>{kb}</th></tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|(name, x, y)| view! { <tr><th scope="row">{name}</th><td>{x}</td><td>{y}</td></tr> }).collect_view()}
+                </tbody>
+            </table>
+        })
+    }
+}
+
+/// Sets up the compare view: the same seed and traffic, with one knob set otherwise.
+#[component]
+pub fn ComparePanel() -> impl IntoView {
+    let sh = shared();
+    let specs = sh.scenario.with_untracked(|s| s.params.specs());
+    let knob = RwSignal::new(specs.iter().find(|k| k.name == "policy" || k.name == "breaker").unwrap_or(&specs[0]).name.to_string());
+    let value = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let compare = move |_| {
+        let text = format!("{}:{}", knob.get_untracked(), value.get_untracked().trim());
+        let mut next = sh.scenario.get_untracked();
+        match next.set_compare(&text) {
+            Ok(()) => {
+                error.set(None);
+                sh.scenario.set(next);
+            }
+            Err(e) => error.set(Some(e.0)),
+        }
+    };
+    view! {
+        <section class="panel compare-panel" aria-label="Compare">
+            <h2>"Compare"</h2>
+            <p class="help">"Run the same seeded traffic again with one knob changed, side by side."</p>
+            <div class="pair">
+                <select aria-label="Knob to change" on:change=move |ev| knob.set(event_target_value(&ev)) prop:value=move || knob.get()>
+                    {specs.iter().map(|k| view! { <option value=k.name>{k.name}</option> }).collect_view()}
+                </select>
+                <input type="text" aria-label="Value for the compared run" placeholder="value" prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) />
+            </div>
+            <div class="pair">
+                <button on:click=compare>"Compare"</button>
+                <Show when=move || sh.scenario.with(|s| s.compare.is_some())>
+                    <button class="ghost" on:click=move |_| sh.scenario.update(|s| s.compare = None)>"Stop comparing"</button>
+                </Show>
+            </div>
+            {move || error.get().map(|e| view! { <div class="knob-error" role="alert">{e}</div> })}
+        </section>
+    }
+}
+
 #[component]
 pub fn Invariants() -> impl IntoView {
     let sh = shared();
@@ -419,12 +501,17 @@ pub fn NarrativePanel() -> impl IntoView {
         .try_this
         .iter()
         .map(|step| {
+            let compare = step.compare;
             let button = step.preset.map(|p| {
                 view! {
                     <button
                         class="try"
                         on:click=move |_| {
-                            if let Some(next) = sh.scenario.with_untracked(|s| s.with_preset(p)) {
+                            if let Some(mut next) = sh.scenario.with_untracked(|s| s.with_preset(p)) {
+                                next.compare = None;
+                                if let Some(c) = compare {
+                                    next.set_compare(c).expect("narrative comparisons are valid");
+                                }
                                 sh.scenario.set(next);
                                 sh.playing.set(true);
                             }

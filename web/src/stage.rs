@@ -65,12 +65,12 @@ pub fn condition(n: &Node) -> (&'static str, &'static str) {
     }
 }
 
-/// The colour of a node's own state word: a breaker's three states, amber for anything else.
+/// The colour of a node's own state word: a breaker's three states, a client at work, amber for anything else.
 pub fn breaker_colour(state: &str) -> &'static str {
     match state {
         "open" => "#ff5c5c",
         "half-open" => "#ffd43b",
-        "closed" => "#3ddc84",
+        "closed" | "sending" => "#3ddc84",
         _ => "#ff9f43",
     }
 }

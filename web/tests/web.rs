@@ -66,3 +66,23 @@ async fn the_knob_panel_is_generated_from_the_specs_and_refuses_bad_values() {
     assert_eq!(policy.length() as usize, clusterlab_sim::components::balancer::Policy::NAMES.len());
     root.remove();
 }
+
+/// Every "try this" step of every scene names a preset that exists and a valid comparison.
+#[wasm_bindgen_test]
+fn every_narrative_step_sets_up_something_valid() {
+    use clusterlab_sim::scenario::Scenario;
+    for scene in clusterlab_sim::scene::SCENES {
+        let n = clusterlab_web::narrative::of(scene.info().id).expect("every playable scene has a narrative");
+        assert!(!n.mistakes.is_empty() && !n.try_this.is_empty());
+        for step in n.try_this {
+            let mut s = Scenario::new(*scene);
+            if let Some(p) = step.preset {
+                s = s.with_preset(p).unwrap_or_else(|| panic!("{}: no preset {p}", scene.info().id));
+            }
+            if let Some(c) = step.compare {
+                s.set_compare(c).unwrap_or_else(|e| panic!("{}: {c}: {e}", scene.info().id));
+                assert!(s.compared().is_some());
+            }
+        }
+    }
+}

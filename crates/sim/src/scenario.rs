@@ -10,7 +10,7 @@ use crate::scene::{SCENES, Scene, find};
 pub const SPEED_MIN: f64 = 0.1;
 pub const SPEED_MAX: f64 = 1000.0;
 pub const DEFAULT_SPEED: f64 = 1.0;
-const RESERVED: [&str; 5] = ["p", "seed", "speed", "fault", "embed"];
+const RESERVED: [&str; 6] = ["p", "seed", "speed", "fault", "embed", "vs"];
 
 #[derive(Clone)]
 pub struct Scenario {
@@ -21,6 +21,8 @@ pub struct Scenario {
     pub speed: f64,
     pub faults: Vec<ScheduledFault>,
     pub embed: bool,
+    /// The compare view: the same run with one knob set otherwise (`vs=policy:random`).
+    pub compare: Option<(&'static str, String)>,
 }
 
 impl PartialEq for Scenario {
@@ -31,6 +33,7 @@ impl PartialEq for Scenario {
             && self.speed == o.speed
             && self.faults == o.faults
             && self.embed == o.embed
+            && self.compare == o.compare
     }
 }
 
@@ -42,7 +45,7 @@ impl std::fmt::Debug for Scenario {
 
 impl Scenario {
     pub fn new(scene: &'static dyn Scene) -> Scenario {
-        Scenario { scene, params: Params::defaults(&scene.info().knobs), seed: 1, speed: DEFAULT_SPEED, faults: Vec::new(), embed: false }
+        Scenario { scene, params: Params::defaults(&scene.info().knobs), seed: 1, speed: DEFAULT_SPEED, faults: Vec::new(), embed: false, compare: None }
     }
 
     /// Reads URL parameters (already percent-decoded). Returns the scenario and a notice
@@ -57,6 +60,7 @@ impl Scenario {
             None => SCENES[0],
         };
         let mut s = Scenario::new(scene);
+        let mut compare_text = None;
         for (k, v) in pairs {
             match k.as_str() {
                 "p" => {}
@@ -69,6 +73,7 @@ impl Scenario {
                     Ok(x) if (SPEED_MIN..=SPEED_MAX).contains(&x) => s.speed = x,
                     _ => notices.push(format!("speed: '{v}' is not a number from {SPEED_MIN} to {SPEED_MAX}; using {DEFAULT_SPEED}")),
                 },
+                "vs" => compare_text = Some(v.clone()),
                 "fault" => match v.parse::<ScheduledFault>() {
                     Ok(f) => s.faults.push(f),
                     Err(e) => notices.push(format!("{e}; that fault is left out")),
@@ -80,7 +85,32 @@ impl Scenario {
                 }
             }
         }
+        // After the knobs, so that the other side is checked against the final values.
+        if let Some(text) = compare_text {
+            match s.set_compare(&text) {
+                Ok(()) => {}
+                Err(e) => notices.push(format!("vs: {e}; no comparison shown")),
+            }
+        }
         (s, notices)
+    }
+
+    /// Sets the compare view from `knob:value`; on error nothing changes.
+    pub fn set_compare(&mut self, text: &str) -> crate::error::Result<()> {
+        let (knob, value) = text.split_once(':').ok_or_else(|| crate::error::Error::new(format!("'{text}' should be KNOB:VALUE, e.g. policy:random")))?;
+        let mut other = self.params.clone();
+        other.set(knob, value)?;
+        let spec = self.params.specs().iter().find(|s| s.name == knob).expect("set() checked the name");
+        self.compare = Some((spec.name, value.to_string()));
+        Ok(())
+    }
+
+    /// The other side of the compare view, if one is set and still valid.
+    pub fn compared(&self) -> Option<Scenario> {
+        let (knob, value) = self.compare.as_ref()?;
+        let mut other = Scenario { compare: None, ..self.clone() };
+        other.params.set(knob, value).ok()?;
+        Some(other)
     }
 
     /// The URL parameters that reproduce this scenario: only what differs from defaults.
@@ -98,6 +128,9 @@ impl Scenario {
         }
         for f in &self.faults {
             out.push(("fault".into(), f.to_string()));
+        }
+        if let Some((knob, value)) = &self.compare {
+            out.push(("vs".into(), format!("{knob}:{value}")));
         }
         if self.embed {
             out.push(("embed".into(), String::new()));
@@ -134,6 +167,7 @@ mod tests {
             ("speed", "10"),
             ("fault", "10s hang b"),
             ("fault", "40s revive b"),
+            ("vs", "breaker:on"),
             ("embed", ""),
         ]));
         assert!(notices.is_empty(), "{notices:?}");
@@ -142,6 +176,19 @@ mod tests {
         assert_eq!(again, s);
         assert_eq!(s.faults.len(), 2);
         assert!(s.embed && s.seed == 7 && s.speed == 10.0 && !s.params.flag("breaker"));
+        let other = s.compared().unwrap();
+        assert!(other.params.flag("breaker") && other.faults == s.faults && other.seed == s.seed);
+    }
+
+    #[test]
+    fn a_bad_comparison_is_named_and_left_out() {
+        for bad in ["policy", "policy:fastest", "colour:blue"] {
+            let (s, notices) = Scenario::from_pairs(&pairs(&[("p", "load-balancing"), ("vs", bad)]));
+            assert!(s.compare.is_none());
+            assert!(notices[0].starts_with("vs:"), "{notices:?}");
+        }
+        let (s, _) = Scenario::from_pairs(&pairs(&[("p", "load-balancing"), ("vs", "service_time:exp:2ms")]));
+        assert_eq!(s.compare, Some(("service_time", "exp:2ms".to_string())));
     }
 
     #[test]

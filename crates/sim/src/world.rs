@@ -128,6 +128,13 @@ impl World {
         (self.nodes.len() - 1) as NodeId
     }
 
+    /// A generator of its own for one part of the model, derived from the world's seed and
+    /// `name`. The workload draws from one, so that the same seed offers the very same
+    /// traffic whatever the policies downstream do with their randomness.
+    pub fn stream(&self, name: &str) -> Rng {
+        Rng::new(self.seed, name)
+    }
+
     pub fn add_checker(&mut self, c: Box<dyn Checker>) {
         self.checkers.push(c);
     }

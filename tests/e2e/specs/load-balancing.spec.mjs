@@ -107,3 +107,35 @@ test('the node menu works from the keyboard', async ({ page }) => {
   await page.keyboard.press('Escape');
   await expect(menu).toHaveCount(0);
 });
+
+test('compare view: the same traffic through two policies, side by side', async ({ page }, info) => {
+  const errors = watchErrors(page);
+  await page.goto('./?p=load-balancing&server_speeds=1,1,1,0.25&arrival_rate=2400&speed=2&vs=policy:power-of-two');
+  await expect(page.locator('canvas.stage')).toHaveCount(2);
+  const table = page.getByTestId('compare');
+  const row = async (name) => (await table.locator('tr', { hasText: name }).locator('td').allTextContents()).map((t) => parseFloat(t));
+  await expect.poll(async () => (await row('virtual time'))[0], { timeout: 20_000 }).toBeGreaterThan(4);
+  const [sentA, sentB] = await row('sent');
+  expect(sentA).toBe(sentB); // one seed, one traffic, the same instant
+  const [p99A, p99B] = await row('p99');
+  expect(p99A).toBeGreaterThan(5 * p99B); // round robin drowns the slow server; power of two does not
+  await page.screenshot({ path: info.outputPath('compare.png') });
+  expect(errors).toEqual([]);
+});
+
+test('the compare panel sets up a comparison, and refuses a bad one', async ({ page }) => {
+  await page.goto('./?p=load-balancing');
+  const panel = page.getByRole('region', { name: 'Compare' });
+  await panel.getByLabel('Knob to change').selectOption('policy');
+  await panel.getByLabel('Value for the compared run').fill('fastest');
+  await panel.getByRole('button', { name: 'Compare' }).click();
+  await expect(panel.getByRole('alert')).toContainText("'fastest'");
+  await expect(page.locator('canvas.stage')).toHaveCount(1);
+  await panel.getByLabel('Value for the compared run').fill('random');
+  await panel.getByRole('button', { name: 'Compare' }).click();
+  await expect(page).toHaveURL(/vs=policy%3Arandom/);
+  await expect(page.locator('canvas.stage')).toHaveCount(2);
+  await panel.getByRole('button', { name: 'Stop comparing' }).click();
+  await expect(page.locator('canvas.stage')).toHaveCount(1);
+  await expect(page).not.toHaveURL(/vs=/);
+});

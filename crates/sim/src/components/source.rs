@@ -4,6 +4,7 @@ use super::deadlines::Deadlines;
 use crate::component::{Component, Ctx, NodeView};
 use crate::ledger::Outcome;
 use crate::msg::{Kind, Msg, NodeId, ReqId};
+use crate::rng::Rng;
 use crate::time::Micros;
 use std::any::Any;
 
@@ -21,10 +22,13 @@ pub struct Source {
     deadlines: Deadlines,
     expired: Vec<u64>,
     running: bool,
+    /// The workload's own stream (`World::stream("workload")`): arrivals and keys do not
+    /// depend on what the rest of the model draws.
+    rng: Rng,
 }
 
 impl Source {
-    pub fn new(target: NodeId, rate_per_s: f64, timeout_us: Micros, keys: u64) -> Self {
+    pub fn new(target: NodeId, rate_per_s: f64, timeout_us: Micros, keys: u64, rng: Rng) -> Self {
         Source {
             target,
             rate_per_s,
@@ -34,11 +38,12 @@ impl Source {
             deadlines: Deadlines::new(DEADLINE),
             expired: Vec::new(),
             running: false,
+            rng,
         }
     }
 
     fn schedule_next(&mut self, ctx: &mut Ctx) {
-        self.next_arrival_us += ctx.rng.exp(1e6 / self.rate_per_s);
+        self.next_arrival_us += self.rng.exp(1e6 / self.rate_per_s);
         let at = self.next_arrival_us.round() as Micros;
         ctx.set_timer(at.saturating_sub(ctx.now()), ARRIVAL);
     }
@@ -71,7 +76,7 @@ impl Component for Source {
             self.running = false;
             return;
         };
-        let key = ctx.rng.below(self.keys);
+        let key = self.rng.below(self.keys);
         ctx.send(self.target, Msg { kind: Kind::Request, req, key, tag: 0 });
         self.deadlines.add(ctx, self.timeout_us, req.0);
         self.schedule_next(ctx);

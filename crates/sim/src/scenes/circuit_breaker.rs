@@ -96,7 +96,8 @@ impl Scene for CircuitBreaker {
             breaker,
         };
         let a = w.add_node("a", "service", Box::new(Service::new(b, cfg)));
-        w.add_node("client", "client", Box::new(Source::new(a, p.float("arrival_rate"), p.duration("client_timeout"), 1_000)));
+        let source = Source::new(a, p.float("arrival_rate"), p.duration("client_timeout"), 1_000, w.stream("workload"));
+        w.add_node("client", "client", Box::new(source));
         w.add_checker(Box::new(NoCallsWhileOpen {
             a,
             b,

@@ -99,7 +99,7 @@ impl Scene for LoadBalancing {
         let timeout = p.duration("timeout");
         let weights = (0..n).map(speed).collect();
         let balancer = w.add_node("lb", "balancer", Box::new(Balancer::new(servers.clone(), policy, weights, health, timeout)));
-        let source = Source::new(balancer, p.float("arrival_rate"), 2 * timeout, p.int("clients") as u64);
+        let source = Source::new(balancer, p.float("arrival_rate"), 2 * timeout, p.int("clients") as u64, w.stream("workload"));
         w.add_node("client", "client", Box::new(source));
         let mut is_server = vec![false; w.nodes().len()];
         for s in &servers {
