@@ -126,10 +126,13 @@ const BENCH_REPEATS: u32 = 5;
 fn bench(requests: u64, json: bool) {
     let mut rows = Vec::new();
     for scene in ["load-balancing", "circuit-breaker"] {
-        // One untimed warm-up run, then the best of BENCH_REPEATS: on a shared machine the
-        // least disturbed run is the truest figure.
-        let mut warm = Sim::new(&RunSpec::new(scene).limit(Limit::Requests(requests.min(300_000)))).expect("default knobs are valid");
-        warm.run();
+        // Untimed warm-up runs for 1.5 s (a virtual CPU idle before runs slower at first),
+        // then the best of BENCH_REPEATS: the least disturbed run is the truest figure.
+        let warm_start = Instant::now();
+        while warm_start.elapsed().as_secs_f64() < 1.5 {
+            let mut warm = Sim::new(&RunSpec::new(scene).limit(Limit::Requests(requests.min(300_000)))).expect("default knobs are valid");
+            warm.run();
+        }
         let (mut wall_s, mut events, mut slots) = (f64::INFINITY, 0, 0);
         for _ in 0..BENCH_REPEATS {
             let spec = RunSpec::new(scene).limit(Limit::Requests(requests));
