@@ -7,6 +7,7 @@ use crate::runner::{Dot, Runner};
 use crate::stage::{self, Layout};
 use clusterlab_sim::ledger::Counts;
 use clusterlab_sim::scenario::Scenario;
+use clusterlab_sim::series::Series;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use std::cell::Cell;
@@ -375,12 +376,16 @@ fn frame_with(
     }
 }
 
+/// A time-series column as chart points: (virtual seconds at the end of each interval, value).
+fn points(series: &Series, name: &str) -> Vec<(f64, f64)> {
+    let dt = series.interval_us as f64 / 1e6;
+    series.column(name).map(|c| c.iter().enumerate().map(|(i, v)| ((i as f64 + 1.0) * dt, *v)).collect()).unwrap_or_default()
+}
+
 fn draw_charts(r: &Runner, b: Option<&Runner>, charts: &[NodeRef<Canvas>; 3]) {
     let series = &r.sim.series;
     let dt = series.interval_us as f64 / 1e6;
-    let col = |name: &str| -> Vec<(f64, f64)> {
-        series.column(name).map(|c| c.iter().enumerate().map(|(i, v)| ((i as f64 + 1.0) * dt, *v)).collect()).unwrap_or_default()
-    };
+    let col = |name: &str| points(series, name);
     let span = |v: f64| -> Vec<(f64, f64)> { vec![(0.0, v), ((series.len().max(1) as f64) * dt, v)] };
     let theory = r.sim.theory();
     let mut latency = vec![
@@ -401,10 +406,7 @@ fn draw_charts(r: &Runner, b: Option<&Runner>, charts: &[NodeRef<Canvas>; 3]) {
         traffic.push(Line { label: "A's capacity if B hangs".into(), colour: charts::YELLOW, points: span(*v), dashed: true });
     }
     if let Some(b) = b {
-        let series_b = &b.sim.series;
-        let col_b = |name: &str| -> Vec<(f64, f64)> {
-            series_b.column(name).map(|c| c.iter().enumerate().map(|(i, v)| ((i as f64 + 1.0) * dt, *v)).collect()).unwrap_or_default()
-        };
+        let col_b = |name: &str| points(&b.sim.series, name);
         latency.push(Line { label: "B p99".into(), colour: charts::PALETTE[5], points: col_b("p99_ms"), dashed: false });
         traffic.push(Line { label: "B completed/s".into(), colour: charts::PALETTE[5], points: col_b("throughput_rps"), dashed: false });
         traffic.push(Line { label: "B errors/s".into(), colour: charts::YELLOW, points: col_b("errors_rps"), dashed: false });
