@@ -139,11 +139,9 @@ impl Runner {
 
     fn collect(&mut self) {
         let every = self.sample_every;
-        let records: Vec<Record> = match self.sim.world.ring.as_mut() {
-            Some(ring) => ring.drain().collect(),
-            None => return,
-        };
-        for r in records {
+        // Taken out for the walk, so the world's fault list can be read alongside.
+        let Some(mut ring) = self.sim.world.ring.take() else { return };
+        for r in ring.drain() {
             let flight = match r {
                 Record::Send { t0, t1, from, to, msg } => Some(Flight { t0, t1, from, to, dot: dot_of(msg.kind, msg.tag) }),
                 Record::Bounce { t0, t1, from, to, .. } => Some(Flight { t0, t1, from, to, dot: Dot::Refused }),
@@ -164,6 +162,7 @@ impl Runner {
                 self.flights.push(f);
             }
         }
+        self.sim.world.ring = Some(ring);
         // Keep the dots on screen near a target count by sampling requests more or less.
         if self.flights.len() > DOTS_HIGH && every < 1 << 16 {
             self.sample_every = every * 2;
