@@ -7,6 +7,11 @@ use std::path::Path;
 use std::time::Instant;
 
 pub const TRUNK_VERSION: &str = "0.22.1";
+/// Trunk 0.22.1 needs rustc >= 1.96.1, newer than many machines' stock toolchain, so the
+/// tools (Trunk, wasm-bindgen-cli) are compiled with this one, installed by name: never
+/// implicitly, which machines with RUSTUP_AUTO_INSTALL=0 refuse. The project itself
+/// builds with whatever toolchain is active.
+pub const TOOLS_TOOLCHAIN: &str = "1.99.1";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 pub fn all() -> Result<(), String> {
@@ -38,9 +43,23 @@ fn version(tool: &str) -> Option<String> {
     })
 }
 
+/// Installs the tools toolchain if rustup lacks it (seconds: a download, no compile).
+fn tools_toolchain() -> Result<(), String> {
+    let list = Step::new("list rust toolchains").cmd("rustup").args(["toolchain", "list"]).output()?;
+    if list.lines().any(|l| l.starts_with(&format!("{TOOLS_TOOLCHAIN}-"))) {
+        return Ok(());
+    }
+    Step::new(&format!("install Rust {TOOLS_TOOLCHAIN}, used only to compile the tools"))
+        .cmd("rustup")
+        .args(["toolchain", "install", TOOLS_TOOLCHAIN, "--profile", "minimal"])
+        .run()
+}
+
 fn cargo_install(name: &str, ver: &str, locked: bool) -> Result<(), String> {
+    tools_toolchain()?;
     let target_dir = root().join("target/install");
-    let mut args = vec!["install", name, "--version", ver, "--target-dir"];
+    let toolchain = format!("+{TOOLS_TOOLCHAIN}");
+    let mut args = vec![toolchain.as_str(), "install", name, "--version", ver, "--target-dir"];
     let target_dir = target_dir.to_string_lossy().into_owned();
     args.push(&target_dir);
     if locked {
