@@ -1,9 +1,8 @@
 //! `?bench=N`: the engine benchmark of `clusterlab bench`, run in the browser, so that
 //! `cargo xtask bench` can compare wasm with native. Shows its result as JSON in `#bench`.
 
+use clusterlab_sim::scene::SCENES;
 use clusterlab_sim::{Limit, RunSpec, Sim};
-
-pub const SCENES: [&str; 2] = ["load-balancing", "circuit-breaker"];
 
 fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
@@ -14,6 +13,7 @@ pub fn run(requests: u64) -> String {
     let rows: Vec<String> = SCENES
         .iter()
         .map(|scene| {
+            let scene = scene.info().id;
             // Best of three, as natively.
             let (mut wall_ms, mut events) = (f64::INFINITY, 0);
             for _ in 0..3 {

@@ -22,7 +22,21 @@ pub const ORANGE: RGBColor = RGBColor(255, 159, 67);
 pub const RED: RGBColor = RGBColor(255, 92, 92);
 pub const YELLOW: RGBColor = RGBColor(255, 212, 59);
 pub const WHITE: RGBColor = RGBColor(230, 237, 243);
-pub const PALETTE: [RGBColor; 6] = [BLUE, GREEN, ORANGE, RED, YELLOW, RGBColor(199, 125, 255)];
+pub const PURPLE: RGBColor = RGBColor(199, 125, 255);
+
+/// The shade of a colour the scene's view names.
+pub fn colour(c: clusterlab_sim::view::Colour) -> RGBColor {
+    use clusterlab_sim::view::Colour as C;
+    match c {
+        C::Blue => BLUE,
+        C::Green => GREEN,
+        C::Orange => ORANGE,
+        C::Red => RED,
+        C::Yellow => YELLOW,
+        C::Purple => PURPLE,
+        C::White => WHITE,
+    }
+}
 
 /// Draws `lines` on `canvas` (already sized in device pixels; `scale` = devicePixelRatio).
 pub fn draw(canvas: HtmlCanvasElement, title: &str, y_desc: &str, lines: &[Line], scale: f64) -> Result<(), String> {

@@ -4,7 +4,6 @@
 pub mod bench;
 pub mod charts;
 pub mod fatal;
-pub mod narrative;
 mod page;
 mod panels;
 pub mod runner;

@@ -5,9 +5,11 @@ use crate::charts::{self, Line};
 use crate::panels::{ComparePanel, CompareTable, Controls, Invariants, KnobPanel, NarrativePanel, NodeMenu, Notices, StatsBar};
 use crate::runner::{Dot, Runner};
 use crate::stage::{self, Layout};
+use clusterlab_sim::fault::{Fault, ScheduledFault};
 use clusterlab_sim::ledger::Counts;
 use clusterlab_sim::scenario::Scenario;
 use clusterlab_sim::series::Series;
+use clusterlab_sim::view;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use std::cell::Cell;
@@ -31,6 +33,8 @@ pub struct Stats {
     pub flights: usize,
     pub log: Vec<String>,
     pub nodes: Vec<NodeRow>,
+    /// The scene's own compare rows (`SceneView::compare`), as text.
+    pub measures: Vec<String>,
 }
 
 #[derive(Clone, Default, PartialEq)]
@@ -64,6 +68,10 @@ impl Stats {
             behind: r.behind,
             flights: r.flights.len(),
             log: r.log.clone(),
+            measures: {
+                let metrics = r.sim.metrics();
+                r.sim.scene.info().view.compare.iter().map(|row| metrics.get(row.metric).map(show_measure).unwrap_or_default()).collect()
+            },
             nodes: w
                 .nodes()
                 .iter()
@@ -85,6 +93,15 @@ impl Stats {
                 })
                 .collect(),
         }
+    }
+}
+
+/// A measure as the compare table shows it: numbers as they are, lists joined.
+fn show_measure(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Array(items) => items.iter().map(show_measure).collect::<Vec<_>>().join(" · "),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -131,6 +148,30 @@ impl Shared {
         self.stats_b.set(None);
     }
 
+    /// Adds a schedule entry (a fault from a click, a knob moved while playing) at the
+    /// current virtual time, to both sides of a comparison and to the URL.
+    pub fn schedule(&self, fault: Fault) -> Result<ScheduledFault, String> {
+        let added = self.runner.try_update_value(|r| {
+            let r = r.as_mut()?;
+            let f = ScheduledFault { at_us: r.now(), fault };
+            Some(r.add_fault(f.clone()).map(|_| f))
+        });
+        let f = added.flatten().ok_or("the run has not started")?.map_err(|e| e.0)?;
+        // The compared run gets the same entry at the same instant.
+        self.runner_b.update_value(|b| {
+            if let Some(b) = b.as_mut() {
+                let _ = b.add_fault(f.clone());
+            }
+        });
+        self.scenario.update(|s| s.faults.push(f.clone()));
+        Ok(f)
+    }
+
+    /// Virtual time of the run now.
+    pub fn now_us(&self) -> u64 {
+        self.runner.with_value(|r| r.as_ref().map_or(0, Runner::now))
+    }
+
     /// Whether the runners still match the scenario (speed and embedding aside).
     fn up_to_date(&self, s: &Scenario) -> bool {
         let a = self.runner.with_value(|r| r.as_ref().is_some_and(|r| same_run(&r.scenario, s)));
@@ -160,6 +201,7 @@ fn write_url(s: &Scenario) {
 
 #[component]
 pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
+    let initial_scene = initial.scene;
     let sh = Shared {
         scenario: RwSignal::new(initial),
         playing: RwSignal::new(true),
@@ -174,7 +216,8 @@ pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
     };
     let canvas = NodeRef::<Canvas>::new();
     let canvas_b = NodeRef::<Canvas>::new();
-    let charts = [NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new()];
+    let chart_specs = &initial_scene.info().view.charts;
+    let charts: Rc<[NodeRef<Canvas>]> = chart_specs.iter().map(|_| NodeRef::<Canvas>::new()).collect();
 
     // Rebuild the run whenever what determines it changes; mirror everything into the URL.
     let s2 = sh;
@@ -185,7 +228,7 @@ pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
         }
         write_url(&s);
     });
-    start_loop(sh, [canvas, canvas_b], charts);
+    start_loop(sh, [canvas, canvas_b], charts.clone());
 
     let at = move |ev: &web_sys::MouseEvent| sh.layout.with_value(|l| l.as_ref().and_then(|l| l.node_at(f64::from(ev.offset_x()), f64::from(ev.offset_y()))));
     let on_move = move |ev: web_sys::MouseEvent| sh.hover.set(at(&ev));
@@ -229,9 +272,11 @@ pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
                 <Legend/>
                 <StatsBar/>
                 <div class="charts">
-                    <canvas node_ref=charts[0] class="chart" role="img" aria-label="Latency percentiles over time"></canvas>
-                    <canvas node_ref=charts[1] class="chart" role="img" aria-label="Throughput and errors over time"></canvas>
-                    <canvas node_ref=charts[2] class="chart" role="img" aria-label="Scene measures over time"></canvas>
+                    {chart_specs
+                        .iter()
+                        .zip(charts.iter())
+                        .map(|(spec, r)| view! { <canvas node_ref=*r class="chart" role="img" aria-label=format!("{} over time", spec.title)></canvas> })
+                        .collect_view()}
                 </div>
             </div>
             <aside class="side-col">
@@ -298,10 +343,12 @@ fn frame_p95() -> f64 {
 
 type Stages = [NodeRef<Canvas>; 2];
 
-fn start_loop(sh: Shared, stage: Stages, charts: [NodeRef<Canvas>; 3]) {
+type Charts = Rc<[NodeRef<Canvas>]>;
+
+fn start_loop(sh: Shared, stage: Stages, charts: Charts) {
     let last_frame = Rc::new(Cell::new(now_ms()));
     let last_stats = Rc::new(Cell::new(0.0));
-    fn tick(sh: Shared, stage: Stages, charts: [NodeRef<Canvas>; 3], last_frame: Rc<Cell<f64>>, last_stats: Rc<Cell<f64>>) {
+    fn tick(sh: Shared, stage: Stages, charts: Charts, last_frame: Rc<Cell<f64>>, last_stats: Rc<Cell<f64>>) {
         let t = now_ms();
         let dt_ms = (t - last_frame.get()).clamp(0.0, 100.0);
         last_frame.set(t);
@@ -312,7 +359,7 @@ fn start_loop(sh: Shared, stage: Stages, charts: [NodeRef<Canvas>; 3]) {
     request_animation_frame(move || tick(sh, stage, charts, last_frame, last_stats));
 }
 
-fn frame(sh: &Shared, stage: Stages, charts: &[NodeRef<Canvas>; 3], dt_ms: f64, t: f64, last_stats: &Cell<f64>) {
+fn frame(sh: &Shared, stage: Stages, charts: &[NodeRef<Canvas>], dt_ms: f64, t: f64, last_stats: &Cell<f64>) {
     sh.runner.update_value(|slot| {
         if let Some(r) = slot.as_mut() {
             sh.runner_b.update_value(|b| frame_with(sh, r, b.as_mut(), stage, charts, dt_ms, t, last_stats));
@@ -334,7 +381,7 @@ fn frame_with(
     r: &mut Runner,
     mut b: Option<&mut Runner>,
     stage: Stages,
-    charts: &[NodeRef<Canvas>; 3],
+    charts: &[NodeRef<Canvas>],
     dt_ms: f64,
     t: f64,
     last_stats: &Cell<f64>,
@@ -382,68 +429,46 @@ fn points(series: &Series, name: &str) -> Vec<(f64, f64)> {
     series.column(name).map(|c| c.iter().enumerate().map(|(i, v)| ((i as f64 + 1.0) * dt, *v)).collect()).unwrap_or_default()
 }
 
-fn draw_charts(r: &Runner, b: Option<&Runner>, charts: &[NodeRef<Canvas>; 3]) {
+/// The lines of one chart of the scene's view for one run; `side_b` gives the compared
+/// run's lines their own colours and a "B" in their labels.
+fn chart_lines(spec: &view::Chart, r: &Runner, side_b: bool, out: &mut Vec<Line>) {
     let series = &r.sim.series;
-    let dt = series.interval_us as f64 / 1e6;
-    let col = |name: &str| points(series, name);
-    let span = |v: f64| -> Vec<(f64, f64)> { vec![(0.0, v), ((series.len().max(1) as f64) * dt, v)] };
     let theory = r.sim.theory();
-    let mut latency = vec![
-        Line { label: "p50".into(), colour: charts::GREEN, points: col("p50_ms"), dashed: false },
-        Line { label: "p95".into(), colour: charts::ORANGE, points: col("p95_ms"), dashed: false },
-        Line { label: "p99".into(), colour: charts::RED, points: col("p99_ms"), dashed: false },
-    ];
-    for (name, label, colour) in [("latency_mean_us", "theory mean", charts::WHITE), ("latency_p99_us", "theory p99", charts::RED)] {
-        if let Some((_, v)) = theory.iter().find(|(n, _)| *n == name) {
-            latency.push(Line { label: label.into(), colour, points: span(v / 1e3), dashed: true });
-        }
-    }
-    let mut traffic = vec![
-        Line { label: "completed/s".into(), colour: charts::GREEN, points: col("throughput_rps"), dashed: false },
-        Line { label: "errors/s".into(), colour: charts::RED, points: col("errors_rps"), dashed: false },
-    ];
-    if let Some((_, v)) = theory.iter().find(|(n, _)| *n == "a_capacity_when_b_hangs_rps") {
-        traffic.push(Line { label: "A's capacity if B hangs".into(), colour: charts::YELLOW, points: span(*v), dashed: true });
-    }
-    if let Some(b) = b {
-        let col_b = |name: &str| points(&b.sim.series, name);
-        latency.push(Line { label: "B p99".into(), colour: charts::PALETTE[5], points: col_b("p99_ms"), dashed: false });
-        traffic.push(Line { label: "B completed/s".into(), colour: charts::PALETTE[5], points: col_b("throughput_rps"), dashed: false });
-        traffic.push(Line { label: "B errors/s".into(), colour: charts::YELLOW, points: col_b("errors_rps"), dashed: false });
-    }
-    let (scene_title, scene_lines) = scene_chart(r, &col);
-    let ratio = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
-    for (i, (title, unit, lines)) in
-        [("Latency (ms)", "ms", latency), ("Throughput and errors", "req/s", traffic), (scene_title, "", scene_lines)].into_iter().enumerate()
-    {
-        if let Some(c) = charts[i].get_untracked() {
-            fit(&c);
-            if let Err(e) = charts::draw(c, title, unit, &lines, ratio) {
-                web_sys::console::warn_1(&e.into());
+    let end_s = (series.len().max(1) as f64) * series.interval_us as f64 / 1e6;
+    let mut b_colours = [charts::PURPLE, charts::YELLOW, charts::WHITE].into_iter().cycle();
+    for l in spec.lines.iter().filter(|l| !side_b || l.compared) {
+        let colour = if side_b { b_colours.next().unwrap_or(charts::PURPLE) } else { charts::colour(l.colour) };
+        let label = |text: &str| if side_b { format!("B {text}") } else { text.to_string() };
+        match l.source {
+            view::Source::Column(name) => out.push(Line { label: label(l.label), colour, points: points(series, name), dashed: l.dashed }),
+            view::Source::Prefixed(prefix) => {
+                for (i, name) in series.names.iter().filter(|n| n.starts_with(prefix)).enumerate() {
+                    let colour = if side_b { colour } else { charts::colour(view::Colour::CYCLE[i % view::Colour::CYCLE.len()]) };
+                    out.push(Line { label: label(&name[prefix.len()..]), colour, points: points(series, name), dashed: l.dashed });
+                }
+            }
+            view::Source::Theory(name, scale) => {
+                if let Some((_, v)) = theory.iter().find(|(n, _)| *n == name) {
+                    out.push(Line { label: label(l.label), colour, points: vec![(0.0, v * scale), (end_s, v * scale)], dashed: true });
+                }
             }
         }
     }
 }
 
-/// The scene's own chart: per-server queues, or the breaker against A's busy workers.
-fn scene_chart(r: &Runner, col: &dyn Fn(&str) -> Vec<(f64, f64)>) -> (&'static str, Vec<Line>) {
-    let names = &r.sim.series.names;
-    let queues: Vec<&String> = names.iter().filter(|n| n.starts_with("queue:")).collect();
-    if !queues.is_empty() {
-        let lines = queues
-            .iter()
-            .enumerate()
-            .map(|(i, n)| Line { label: n.trim_start_matches("queue:").into(), colour: charts::PALETTE[i % charts::PALETTE.len()], points: col(n), dashed: false })
-            .collect();
-        return ("Queue depth per server", lines);
+fn draw_charts(r: &Runner, b: Option<&Runner>, charts: &[NodeRef<Canvas>]) {
+    let ratio = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
+    for (spec, canvas) in r.sim.scene.info().view.charts.iter().zip(charts) {
+        let mut lines = Vec::new();
+        chart_lines(spec, r, false, &mut lines);
+        if let Some(b) = b {
+            chart_lines(spec, b, true, &mut lines);
+        }
+        if let Some(c) = canvas.get_untracked() {
+            fit(&c);
+            if let Err(e) = charts::draw(c, spec.title, spec.unit, &lines, ratio) {
+                web_sys::console::warn_1(&e.into());
+            }
+        }
     }
-    let workers = r.sim.params.int("workers") as f64;
-    let state: Vec<(f64, f64)> = col("breaker_state").into_iter().map(|(x, s)| (x, if s == 1.0 { workers } else if s == 2.0 { workers / 2.0 } else { 0.0 })).collect();
-    (
-        "A's busy workers, and the breaker",
-        vec![
-            Line { label: "A workers busy".into(), colour: charts::BLUE, points: col("a_workers_busy"), dashed: false },
-            Line { label: "breaker (top open, middle half-open)".into(), colour: charts::RED, points: state, dashed: false },
-        ],
-    )
 }

@@ -1,9 +1,8 @@
 //! The page's panels: notices, controls, the knob panel generated from the scene's knob
 //! specs, the node menu (faults by direct manipulation), live invariants, the narrative.
 
-use crate::narrative;
 use crate::page::{Shared, Stats};
-use clusterlab_sim::fault::{Fault, ScheduledFault};
+use clusterlab_sim::fault::Fault;
 use clusterlab_sim::knob::{KnobKind, KnobSpec};
 use clusterlab_sim::report::Report;
 use clusterlab_sim::scenario::{SPEED_MAX, SPEED_MIN};
@@ -229,23 +228,8 @@ fn NodeStrip() -> impl IntoView {
 pub fn NodeMenu() -> impl IntoView {
     let sh = shared();
     let act = move |fault: Fault| {
-        let added = sh.runner.try_update_value(|r| {
-            let r = r.as_mut()?;
-            let f = ScheduledFault { at_us: r.now(), fault };
-            Some(r.add_fault(f.clone()).map(|_| f))
-        });
-        match added.flatten() {
-            Some(Ok(f)) => {
-                // The compared run gets the same fault at the same instant.
-                sh.runner_b.update_value(|b| {
-                    if let Some(b) = b.as_mut() {
-                        let _ = b.add_fault(f.clone());
-                    }
-                });
-                sh.scenario.update(|s| s.faults.push(f));
-            }
-            Some(Err(e)) => sh.notices.update(|n| n.push(e.0)),
-            None => {}
+        if let Err(e) = sh.schedule(fault) {
+            sh.notices.update(|n| n.push(e));
         }
         sh.menu.set(None);
     };
@@ -311,6 +295,7 @@ pub fn KnobPanel() -> impl IntoView {
     view! {
         <section class="panel knobs" aria-label="Knobs">
             <h2>"Knobs"</h2>
+            <p class="help">"Knobs change the run as it plays, and the change joins its schedule; those marked ↺ start it again from 0 s."</p>
             {specs.iter().map(|spec| knob(spec, sh, errors)).collect_view()}
         </section>
     }
@@ -319,20 +304,32 @@ pub fn KnobPanel() -> impl IntoView {
 fn knob(spec: &'static KnobSpec, sh: Shared, errors: RwSignal<BTreeMap<&'static str, String>>) -> impl IntoView {
     let id = format!("knob-{}", spec.name);
     let s_value = sh;
-    let value = move || s_value.scenario.with(|s| s.params.get(spec.name).to_text());
+    let value = move || s_value.scenario.with(|s| s.knob_text(spec.name));
+    // A live knob moved while the run plays joins the schedule at the current instant;
+    // any other change (or any change at time 0) starts the run again with it, and says so.
     let set = move |text: String| {
-        let mut next = sh.scenario.get_untracked();
-        match next.params.set(spec.name, &text) {
-            Ok(()) => {
-                errors.update(|e| {
-                    e.remove(spec.name);
-                });
-                sh.scenario.set(next);
+        let result = match spec.parse(&text) {
+            Err(e) => Err(e.0),
+            Ok(_) if spec.live && sh.now_us() > 0 => sh.schedule(Fault::Set(spec.name.to_string(), text.trim().to_string())).map(|_| ()),
+            Ok(_) => {
+                let mut next = sh.scenario.get_untracked();
+                let restarted = sh.now_us() > 0;
+                next.params.set(spec.name, &text).map_err(|e| e.0).map(|()| {
+                    sh.scenario.set(next);
+                    if restarted {
+                        sh.notices.update(|n| n.push(format!("{} cannot change while a run plays: the run started again from 0 s with the new value", spec.name)));
+                    }
+                })
             }
-            Err(e) => errors.update(|m| {
-                m.insert(spec.name, e.0);
-            }),
-        }
+        };
+        errors.update(|m| match result {
+            Ok(()) => {
+                m.remove(spec.name);
+            }
+            Err(e) => {
+                m.insert(spec.name, e);
+            }
+        });
     };
     let unit = if spec.unit.is_empty() { String::new() } else { format!(" ({})", spec.unit) };
     let set2 = set;
@@ -370,7 +367,7 @@ fn knob(spec: &'static KnobSpec, sh: Shared, errors: RwSignal<BTreeMap<&'static 
     let error = move || errors.with(|e| e.get(spec.name).cloned());
     view! {
         <div class="knob" class:bad=move || error().is_some()>
-            <label for=id.clone() title=spec.help>{spec.name}{unit}</label>
+            <label for=id.clone() title=spec.help>{spec.name}{unit}{(!spec.live).then_some(" ↺")}</label>
             {control}
             <div class="help">{spec.help}" Allowed: "{spec.allowed()}"."</div>
             {move || error().map(|e| view! { <div class="knob-error" role="alert">{e}</div> })}
@@ -399,6 +396,8 @@ pub fn CompareTable() -> impl IntoView {
             ("p95", format!("{:.2} ms", a.p95_ms), format!("{:.2} ms", b.p95_ms)),
             ("p99", format!("{:.2} ms", a.p99_ms), format!("{:.2} ms", b.p99_ms)),
         ];
+        let own = sh.scenario.with(|s| s.scene.info().view.compare);
+        let rows = rows.into_iter().chain(own.iter().zip(a.measures.iter().zip(&b.measures)).map(|(row, (x, y))| (row.label, x.clone(), y.clone())));
         Some(view! {
             <table class="compare" data-testid="compare">
                 <thead><tr><th></th><th>{ka}</th><th>{kb}</th></tr></thead>
@@ -495,8 +494,7 @@ pub fn Invariants() -> impl IntoView {
 #[component]
 pub fn NarrativePanel() -> impl IntoView {
     let sh = shared();
-    let id = sh.scenario.with_untracked(|s| s.scene.info().id);
-    let Some(n) = narrative::of(id) else { return None };
+    let n = sh.scenario.with_untracked(|s| s.scene.info().narrative);
     let steps = n
         .try_this
         .iter()
@@ -522,7 +520,7 @@ pub fn NarrativePanel() -> impl IntoView {
             view! { <li>{step.text}" "{button}</li> }
         })
         .collect_view();
-    Some(view! {
+    view! {
         <section class="panel narrative" aria-label="About this pattern">
             <h2>"What it is"</h2>
             <p>{n.what}</p>
@@ -535,5 +533,5 @@ pub fn NarrativePanel() -> impl IntoView {
             <h3>"Try this"</h3>
             <ol class="try-this">{steps}</ol>
         </section>
-    })
+    }
 }

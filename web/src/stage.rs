@@ -1,17 +1,13 @@
-//! The stage: one `<canvas>` where nodes sit in columns by role and requests fly between
-//! them as dots, at positions interpolated from the trace's virtual times.
+//! The stage: one `<canvas>` where nodes stand where their scene's view puts them and
+//! requests fly between them as dots, at positions interpolated from the trace's virtual
+//! times. Nothing here knows any scene: the arrangement comes from `SceneView`, what a
+//! node shows from its `NodeView`.
 
 use crate::runner::{Dot, Runner};
+use clusterlab_sim::component::{NodeView, Tone};
+use clusterlab_sim::view::StageView;
 use clusterlab_sim::world::Node;
 use web_sys::CanvasRenderingContext2d as Ctx2d;
-
-/// Columns, left to right: who calls whom.
-const COLUMNS: [&[&str]; 3] = [&["client"], &["balancer", "service"], &["server", "dependency"]];
-
-/// Whether nodes of role `a` send requests to nodes of role `b`.
-fn calls(a: &str, b: &str) -> bool {
-    matches!((a, b), ("client", "balancer" | "service") | ("balancer", "server") | ("service", "dependency"))
-}
 
 pub struct Layout {
     pub centres: Vec<(f64, f64)>,
@@ -20,16 +16,17 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(nodes: &[Node], width: f64, height: f64) -> Layout {
-        let column_of = |role: &str| COLUMNS.iter().position(|c| c.contains(&role)).unwrap_or(1);
-        let used: Vec<usize> = (0..COLUMNS.len()).filter(|c| nodes.iter().any(|n| column_of(n.role) == *c)).collect();
+    pub fn new(view: &StageView, nodes: &[Node], width: f64, height: f64) -> Layout {
+        let columns = view.columns.len().max(1);
+        let column_of = |role: &str| view.columns.iter().position(|c| c.contains(&role)).unwrap_or(columns / 2);
+        let used: Vec<usize> = (0..columns).filter(|c| nodes.iter().any(|n| column_of(n.role) == *c)).collect();
         let per_column: Vec<usize> = used.iter().map(|c| nodes.iter().filter(|n| column_of(n.role) == *c).count()).collect();
         let tallest = per_column.iter().copied().max().unwrap_or(1).max(1) as f64;
         let box_w = (width / (used.len() as f64 * 2.2)).clamp(56.0, 130.0);
         // Room for half a box at each edge, whatever the width.
         let margin_x = box_w / 2.0 + (width * 0.04).clamp(6.0, 40.0);
         let box_h = ((height - 16.0) / tallest * 0.78).clamp(7.0, 46.0);
-        let mut seen = vec![0usize; COLUMNS.len()];
+        let mut seen = vec![0usize; columns];
         let centres = nodes
             .iter()
             .map(|n| {
@@ -65,20 +62,22 @@ pub fn condition(n: &Node) -> (&'static str, &'static str) {
     }
 }
 
-/// The colour of a node's own state word: a breaker's three states, a client at work, amber for anything else.
-pub fn breaker_colour(state: &str) -> &'static str {
-    match state {
-        "open" => "#ff5c5c",
-        "half-open" => "#ffd43b",
-        "closed" | "sending" => "#3ddc84",
-        _ => "#ff9f43",
+/// The colour of a node's own state word, by the tone its component gives it.
+pub fn tone_colour(tone: Tone) -> &'static str {
+    match tone {
+        Tone::Good => "#3ddc84",
+        Tone::Warn => "#ffd43b",
+        Tone::Bad => "#ff5c5c",
+        Tone::Neutral => "#ff9f43",
     }
 }
 
 /// Draws one frame. `speed` sets how long a hop stays visible.
 pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, hover: Option<usize>) -> Layout {
     let nodes = runner.sim.world.nodes();
-    let layout = Layout::new(nodes, width, height);
+    let view = &runner.sim.scene.info().view.stage;
+    let calls = |a: &str, b: &str| view.links.iter().any(|(x, y)| *x == a && *y == b);
+    let layout = Layout::new(view, nodes, width, height);
     ctx.set_fill_style_str("#0b1015");
     ctx.fill_rect(0.0, 0.0, width, height);
 
@@ -142,7 +141,8 @@ fn draw_node(ctx: &Ctx2d, n: &Node, (cx, cy): (f64, f64), w: f64, h: f64, hovere
         ctx.set_fill_style_str(if load > 0.8 { "#ff5c5c" } else if load > 0.4 { "#ff9f43" } else { "#3ddc84" });
         ctx.fill_rect(x, y + h - 3.0_f64.min(h / 3.0), w * load, 3.0_f64.min(h / 3.0));
     }
-    ctx.set_stroke_style_str(if hovered { "#ffffff" } else if view.state.is_empty() { "#4a5b6e" } else { breaker_colour(view.state) });
+    draw_fill(ctx, &view, x, y, w, h);
+    ctx.set_stroke_style_str(if hovered { "#ffffff" } else if view.state.is_empty() { "#4a5b6e" } else { tone_colour(view.tone) });
     ctx.set_line_width(if hovered || !view.state.is_empty() { 2.0 } else { 1.0 });
     ctx.stroke_rect(x, y, w, h);
     if h >= 14.0 {
@@ -162,8 +162,12 @@ fn draw_node(ctx: &Ctx2d, n: &Node, (cx, cy): (f64, f64), w: f64, h: f64, hovere
         };
         let status = if wide || queue.is_empty() { word } else { format!("{queue} {word}") };
         if !status.is_empty() && h >= 28.0 {
-            ctx.set_fill_style_str(if view.state.is_empty() { "#ffb3b3" } else { breaker_colour(view.state) });
+            ctx.set_fill_style_str(if view.state.is_empty() { "#ffb3b3" } else { tone_colour(view.tone) });
             let _ = ctx.fill_text(&status, x + 4.0, y + 2.0 * size + 5.0);
+        }
+        if !view.note.is_empty() && h >= 40.0 {
+            ctx.set_fill_style_str("#8b98a5");
+            let _ = ctx.fill_text(&view.note, x + 4.0, y + 3.0 * size + 8.0);
         }
     }
     if !n.alive {
@@ -175,4 +179,15 @@ fn draw_node(ctx: &Ctx2d, n: &Node, (cx, cy): (f64, f64), w: f64, h: f64, hovere
         ctx.line_to(x, y + h);
         ctx.stroke();
     }
+}
+
+/// A fill level (a cache's fill, a bucket's tokens): a gauge up the box's right edge.
+fn draw_fill(ctx: &Ctx2d, view: &NodeView, x: f64, y: f64, w: f64, h: f64) {
+    let Some(level) = view.fill else { return };
+    let level = level.clamp(0.0, 1.0);
+    let gauge = 4.0_f64.min(w / 8.0);
+    ctx.set_fill_style_str("#263241");
+    ctx.fill_rect(x + w - gauge - 1.0, y + 1.0, gauge, h - 2.0);
+    ctx.set_fill_style_str("#4cc2ff");
+    ctx.fill_rect(x + w - gauge - 1.0, y + 1.0 + (h - 2.0) * (1.0 - level), gauge, (h - 2.0) * level);
 }

@@ -72,7 +72,7 @@ async fn the_knob_panel_is_generated_from_the_specs_and_refuses_bad_values() {
 fn every_narrative_step_sets_up_something_valid() {
     use clusterlab_sim::scenario::Scenario;
     for scene in clusterlab_sim::scene::SCENES {
-        let n = clusterlab_web::narrative::of(scene.info().id).expect("every playable scene has a narrative");
+        let n = scene.info().narrative;
         assert!(!n.mistakes.is_empty() && !n.try_this.is_empty());
         for step in n.try_this {
             let mut s = Scenario::new(*scene);

@@ -14,8 +14,15 @@ pub enum Command {
 pub const USAGE: &str = "usage:
   clusterlab list
   clusterlab describe ID
-  clusterlab run ID [--set KNOB=VALUE]... [--seed N] [--requests N | --until 60s] [--fault \"10s kill server-2\"]... [--json]
-  clusterlab bench [--requests N] [--json]";
+  clusterlab run ID [--set KNOB=VALUE]... [--seed N] [--requests N | --until 60s] [--at \"TIME ENTRY\"]... [--json]
+  clusterlab bench [--requests N] [--json]
+
+--at (or --fault) adds an entry to the run's schedule, replayed exactly:
+  a fault       '10s kill server-2', '5s slow server-1 x4', '5s hang b', '20s revive b',
+                '3s partition a,b|c', '9s heal'
+  a knob change '20s set arrival_rate=5000' (knobs that can change while a run plays;
+                'clusterlab describe ID' marks them 'live')
+  an action     of the scene's own, e.g. '30s add-shard' ('clusterlab describe ID' lists them)";
 
 pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut it = args.iter();
@@ -89,7 +96,7 @@ fn parse_run<'a>(mut it: impl Iterator<Item = &'a String>) -> Result<Command, St
                 spec.limit = Limit::Until(t);
                 limit_set = true;
             }
-            "--fault" => spec.faults.push(value("--fault")?),
+            "--fault" | "--at" => spec.faults.push(value(a)?),
             "--json" => json = true,
             other => return Err(format!("run: unknown option '{other}'")),
         }

@@ -49,7 +49,14 @@ fn describe(id: &str) -> Result<(), String> {
     println!("{} ({})\n\nknobs:", info.title, info.id);
     for k in &info.knobs {
         let unit = if k.unit.is_empty() { String::new() } else { format!(" [{}]", k.unit) };
-        println!("  {:<20} default {:<12}{unit}\n      {}\n      allowed: {}", k.name, k.default, k.help, k.allowed());
+        let live = if k.live { "  (live: can change while the run plays, with --at \"TIME set KNOB=VALUE\")" } else { "" };
+        println!("  {:<20} default {:<12}{unit}{live}\n      {}\n      allowed: {}", k.name, k.default, k.help, k.allowed());
+    }
+    if !info.actions.is_empty() {
+        println!("\nactions (--at \"TIME ACTION [ARG]\"):");
+        for a in info.actions {
+            println!("  {:<20} {}{}", a.name, a.help, a.arg.map(|w| format!(" (takes {w})")).unwrap_or_default());
+        }
     }
     println!("\npresets:");
     for p in &info.presets {

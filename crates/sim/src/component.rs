@@ -2,6 +2,7 @@
 //! event and a `Ctx`, and pushes what to send and which timers to set; it performs no IO
 //! and reads no clock but `ctx.now()`.
 
+use crate::knob::Value;
 use crate::ledger::{Ledger, Outcome};
 use crate::msg::{Msg, NodeId, ReqId};
 use crate::rng::Rng;
@@ -79,7 +80,22 @@ pub struct NodeView {
     pub workers: u32,
     /// A word for the node's own state: `closed`, `open`, `half-open`, ...; empty if none.
     pub state: &'static str,
+    /// How the state word reads: good, a warning, bad, or neutral.
+    pub tone: Tone,
+    /// A fill level from 0 to 1 (a cache's fill, a bucket's tokens), drawn as a gauge.
+    pub fill: Option<f64>,
+    /// A short line of the node's own (a key range, a version held); empty if none.
+    pub note: String,
     pub completed: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tone {
+    #[default]
+    Neutral,
+    Good,
+    Warn,
+    Bad,
 }
 
 pub trait Component: Any {
@@ -94,6 +110,9 @@ pub trait Component: Any {
     fn on_revive(&mut self, ctx: &mut Ctx) {
         self.on_start(ctx);
     }
+    /// A live knob changed (a schedule entry `set KNOB=VALUE`); every node hears it, and
+    /// a component takes the knobs it owns. The value is valid for the knob.
+    fn on_set(&mut self, _ctx: &mut Ctx, _knob: &str, _value: &Value) {}
     fn view(&self) -> NodeView {
         NodeView::default()
     }

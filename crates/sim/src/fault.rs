@@ -1,6 +1,9 @@
-//! Faults are data: a schedule of `(time, fault)` values that a URL, a click, the CLI
-//! or a property test produce alike. Text form: `10s kill server-2`, `5s slow server-1 x4`,
-//! `5s hang b`, `20s revive b`, `3s partition a,b|c`, `9s heal`.
+//! The schedule is data: `(time, entry)` values that a URL, a click, the CLI or a property
+//! test produce alike. An entry is a fault (`10s kill server-2`, `5s slow server-1 x4`,
+//! `5s hang b`, `20s revive b`, `3s partition a,b|c`, `9s heal`), a change of a live knob
+//! (`20s set arrival_rate=5000`) or an action of the scene (`30s add-server`,
+//! `12s flush cache`). Text is parsed here; whether a knob or an action exists in a
+//! scene is checked when the entry joins a run's schedule (`World::schedule_fault`).
 
 use crate::error::{Error, Result};
 use crate::time::{Micros, format_duration, parse_duration};
@@ -18,6 +21,10 @@ pub enum Fault {
     /// Nodes in different groups cannot reach each other; unnamed nodes reach everyone.
     Partition(Vec<Vec<String>>),
     Heal,
+    /// A live knob takes a new value.
+    Set(String, String),
+    /// One of the scene's own actions, with its argument if it takes one.
+    Action(String, Option<String>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -26,7 +33,8 @@ pub struct ScheduledFault {
     pub fault: Fault,
 }
 
-const USAGE: &str = "a fault looks like '10s kill server-2', '5s slow server-1 x4', '5s hang b', '20s revive b', '3s partition a,b|c' or '9s heal'";
+const USAGE: &str = "a schedule entry looks like '10s kill server-2', '5s slow server-1 x4', '5s hang b', '20s revive b', \
+                     '3s partition a,b|c', '9s heal', '20s set arrival_rate=5000' or a scene action such as '30s add-server'";
 
 impl std::str::FromStr for ScheduledFault {
     type Err = Error;
@@ -64,7 +72,21 @@ impl std::str::FromStr for ScheduledFault {
                 Fault::Partition(groups)
             }
             "heal" => Fault::Heal,
-            other => return Err(bad(&format!("unknown action '{other}'"))),
+            "set" => {
+                let assignment = words.next().ok_or_else(|| bad("'set' needs KNOB=VALUE"))?;
+                let (knob, value) = assignment.split_once('=').ok_or_else(|| bad(&format!("'{assignment}' should be KNOB=VALUE")))?;
+                if knob.is_empty() || value.is_empty() {
+                    return Err(bad(&format!("'{assignment}' should be KNOB=VALUE")));
+                }
+                Fault::Set(knob.to_string(), value.to_string())
+            }
+            action => {
+                let named = action.chars().all(|c| c.is_ascii_lowercase() || c == '-') && action.starts_with(|c: char| c.is_ascii_lowercase());
+                if !named {
+                    return Err(bad(&format!("'{action}' is not an action name")));
+                }
+                Fault::Action(action.to_string(), words.next().map(str::to_string))
+            }
         };
         if let Some(extra) = words.next() {
             return Err(bad(&format!("unexpected '{extra}'")));
@@ -79,7 +101,7 @@ impl Fault {
         match self {
             Fault::Kill(n) | Fault::Revive(n) | Fault::Slow(n, _) | Fault::Hang(n) => vec![n.as_str()],
             Fault::Partition(groups) => groups.iter().flatten().map(String::as_str).collect(),
-            Fault::Heal => vec![],
+            Fault::Heal | Fault::Set(..) | Fault::Action(..) => vec![],
         }
     }
 }
@@ -96,6 +118,9 @@ impl std::fmt::Display for Fault {
                 write!(f, "partition {}", text.join("|"))
             }
             Fault::Heal => write!(f, "heal"),
+            Fault::Set(k, v) => write!(f, "set {k}={v}"),
+            Fault::Action(a, Some(arg)) => write!(f, "{a} {arg}"),
+            Fault::Action(a, None) => write!(f, "{a}"),
         }
     }
 }
@@ -112,7 +137,17 @@ mod tests {
 
     #[test]
     fn round_trips_every_fault() {
-        for s in ["10s kill server-2", "5s slow server-1 x4", "500ms hang b", "20s revive b", "3s partition a,b|c", "9s heal"] {
+        for s in [
+            "10s kill server-2",
+            "5s slow server-1 x4",
+            "500ms hang b",
+            "20s revive b",
+            "3s partition a,b|c",
+            "9s heal",
+            "20s set arrival_rate=5000",
+            "30s add-server",
+            "12s flush cache",
+        ] {
             let f: ScheduledFault = s.parse().unwrap();
             assert_eq!(f.to_string(), s);
         }
@@ -123,7 +158,10 @@ mod tests {
         for (s, why) in [
             ("", "empty"),
             ("10s", "no action"),
-            ("10s explode x", "unknown action"),
+            ("10s Explode x", "not an action name"),
+            ("10s set", "KNOB=VALUE"),
+            ("10s set rate", "KNOB=VALUE"),
+            ("10s set =5", "KNOB=VALUE"),
             ("10s kill", "needs a node"),
             ("10s slow a", "factor"),
             ("10s slow a x0", "between"),

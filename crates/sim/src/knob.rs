@@ -25,6 +25,9 @@ pub struct KnobSpec {
     pub kind: KnobKind,
     pub default: &'static str,
     pub unit: &'static str,
+    /// Whether a run can take a new value while it plays (a schedule entry `20s set
+    /// KNOB=VALUE`); a knob that is not live is set before the run starts.
+    pub live: bool,
     pub help: &'static str,
 }
 
@@ -228,7 +231,8 @@ impl Params {
     }
 }
 
-/// The knobs every scene has (patterns.md: `arrival_rate`, `net_latency`, `loss`).
+/// The knobs every scene has (patterns.md: `arrival_rate`, `traffic`, `net_latency`,
+/// `loss`), each of which can change while a run plays.
 pub fn common_knobs(rate_default: &'static str, rate_max: f64) -> Vec<KnobSpec> {
     vec![
         KnobSpec {
@@ -236,13 +240,32 @@ pub fn common_knobs(rate_default: &'static str, rate_max: f64) -> Vec<KnobSpec> 
             kind: KnobKind::Float { min: 1.0, max: rate_max },
             default: rate_default,
             unit: "req/s",
-            help: "Requests per second offered by the clients (Poisson arrivals).",
+            live: true,
+            help: "Requests per second offered by the clients (Poisson arrivals); with a traffic shape, its reference level.",
+        },
+        KnobSpec {
+            name: "traffic",
+            kind: KnobKind::Choice(crate::traffic::Shape::NAMES),
+            default: "steady",
+            unit: "",
+            live: true,
+            help: "The shape of the offered load over time: steady; ramp (10% to 100% of arrival_rate over one period, then steady); \
+                   spike (4x arrival_rate for a sixth of the period, starting a third of the way in); diurnal (a daily wave from 20% to 180%).",
+        },
+        KnobSpec {
+            name: "traffic_period",
+            kind: KnobKind::Duration { min_us: 1_000_000, max_us: 86_400_000_000 },
+            default: "60s",
+            unit: "",
+            live: true,
+            help: "The length of one ramp, spike cycle or day of the traffic shape.",
         },
         KnobSpec {
             name: "net_latency",
             kind: KnobKind::Dist,
             default: "const:0",
             unit: "per hop",
+            live: true,
             help: "One-way network delay of every hop, as a distribution.",
         },
         KnobSpec {
@@ -250,6 +273,7 @@ pub fn common_knobs(rate_default: &'static str, rate_max: f64) -> Vec<KnobSpec> 
             kind: KnobKind::Float { min: 0.0, max: 1.0 },
             default: "0",
             unit: "fraction",
+            live: true,
             help: "Probability that the network drops any one message.",
         },
     ]
@@ -262,8 +286,8 @@ mod tests {
 
     static SPECS: LazyLock<Vec<KnobSpec>> = LazyLock::new(|| {
         let mut k = common_knobs("100", 1e6);
-        k.push(KnobSpec { name: "servers", kind: KnobKind::Int { min: 1, max: 64 }, default: "4", unit: "", help: "" });
-        k.push(KnobSpec { name: "policy", kind: KnobKind::Choice(&["random", "round-robin"]), default: "random", unit: "", help: "" });
+        k.push(KnobSpec { name: "servers", kind: KnobKind::Int { min: 1, max: 64 }, default: "4", unit: "", live: false, help: "" });
+        k.push(KnobSpec { name: "policy", kind: KnobKind::Choice(&["random", "round-robin"]), default: "random", unit: "", live: false, help: "" });
         k
     });
 

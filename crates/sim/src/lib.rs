@@ -14,6 +14,8 @@ pub mod histogram;
 pub mod knob;
 pub mod ledger;
 pub mod msg;
+pub mod narrative;
+pub mod narratives;
 mod queue;
 pub mod report;
 pub mod rng;
@@ -24,6 +26,8 @@ pub mod scenes;
 pub mod series;
 pub mod time;
 pub mod trace;
+pub mod traffic;
+pub mod view;
 pub mod world;
 
 pub use error::{Error, Result};

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::fault::ScheduledFault;
 use crate::knob::Params;
 use crate::ledger::Outcome;
-use crate::scene::{Probe, Scene, find};
+use crate::scene::{Scene, find};
 use crate::series::Series;
 use crate::time::{Micros, US_PER_S};
 use crate::world::{Limit, World};
@@ -45,18 +45,19 @@ impl RunSpec {
 /// After arrivals stop, requests still in flight get this long (virtual) to end.
 pub const DRAIN_US: Micros = 3_600 * US_PER_S;
 pub const SERIES_POINTS: usize = 512;
-pub const COMMON_SERIES: [&str; 5] = ["throughput_rps", "errors_rps", "p50_ms", "p95_ms", "p99_ms"];
+pub const COMMON_SERIES: [&str; 6] = ["offered_rps", "throughput_rps", "errors_rps", "p50_ms", "p95_ms", "p99_ms"];
 
 pub struct Sim {
     pub world: World,
     pub scene: &'static dyn Scene,
     pub params: Params,
     pub limit: Limit,
-    probe: Box<dyn Probe>,
     pub series: Series,
     sample_interval_us: Micros,
     next_sample_us: Micros,
     row: Vec<f64>,
+    /// Requests sent up to the last sample, for the offered rate.
+    sent: u64,
 }
 
 impl Sim {
@@ -79,19 +80,22 @@ impl Sim {
         limit: Limit,
         sample_interval_us: Micros,
     ) -> Result<Sim> {
-        let mut world = World::new(seed, params.dist("net_latency"), params.float("loss"), limit);
+        let mut world = World::new(seed, params.clone(), scene.info().actions, limit);
         let probe = scene.build(&params, &mut world);
+        let mut names: Vec<String> = COMMON_SERIES.iter().map(|s| s.to_string()).collect();
+        names.extend(probe.series_names(&world));
+        world.set_probe(probe);
         for f in faults {
             world.schedule_fault(f.clone())?;
         }
-        let mut names: Vec<String> = COMMON_SERIES.iter().map(|s| s.to_string()).collect();
-        names.extend(probe.series_names(&world));
         let series = Series::new(names, sample_interval_us, SERIES_POINTS);
         world.start();
-        Ok(Sim { world, scene, params, limit, probe, series, sample_interval_us, next_sample_us: sample_interval_us, row: Vec::new() })
+        let sent = 0;
+        Ok(Sim { world, scene, params, limit, series, sample_interval_us, next_sample_us: sample_interval_us, row: Vec::new(), sent })
     }
 
-    /// Schedules one more fault (a click on a node); its nodes must exist.
+    /// Schedules one more entry (a click on a node, a knob moved during play); it is
+    /// checked against the scene first.
     pub fn add_fault(&mut self, f: ScheduledFault) -> Result<()> {
         self.world.schedule_fault(f)
     }
@@ -100,15 +104,18 @@ impl Sim {
         let w = self.world.take_window();
         let per_s = US_PER_S as f64 / self.sample_interval_us as f64;
         let errors: u64 = w.outcomes.iter().sum::<u64>() - w.outcomes[Outcome::Completed as usize];
+        let sent = self.world.counts().sent;
         self.row.clear();
         self.row.extend([
+            (sent - self.sent) as f64 * per_s,
             w.outcomes[Outcome::Completed as usize] as f64 * per_s,
             errors as f64 * per_s,
             w.p50_us / 1e3,
             w.p95_us / 1e3,
             w.p99_us / 1e3,
         ]);
-        self.probe.sample(&self.world, &mut self.row);
+        self.sent = sent;
+        self.world.probe().sample(&self.world, &mut self.row);
         self.series.push(&self.row);
     }
 
@@ -168,11 +175,12 @@ impl Sim {
     }
 
     pub fn metrics(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.probe.metrics(&self.world)
+        self.world.probe().metrics(&self.world)
     }
 
+    /// Theory for the knobs as they are now (after any live change).
     pub fn theory(&self) -> Vec<(&'static str, f64)> {
-        self.probe.theory(&self.params)
+        self.world.probe().theory(self.world.params())
     }
 
     /// The command line that reproduces this run.

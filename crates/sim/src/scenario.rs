@@ -5,7 +5,7 @@
 
 use crate::fault::ScheduledFault;
 use crate::knob::Params;
-use crate::scene::{SCENES, Scene, find};
+use crate::scene::{SCENES, Scene, check_entry, find};
 
 pub const SPEED_MIN: f64 = 0.1;
 pub const SPEED_MAX: f64 = 1000.0;
@@ -74,9 +74,9 @@ impl Scenario {
                     _ => notices.push(format!("speed: '{v}' is not a number from {SPEED_MIN} to {SPEED_MAX}; using {DEFAULT_SPEED}")),
                 },
                 "vs" => compare_text = Some(v.clone()),
-                "fault" => match v.parse::<ScheduledFault>() {
+                "fault" => match v.parse::<ScheduledFault>().and_then(|f| check_entry(&f, &scene.info().knobs, scene.info().actions).map(|_| f)) {
                     Ok(f) => s.faults.push(f),
-                    Err(e) => notices.push(format!("{e}; that fault is left out")),
+                    Err(e) => notices.push(format!("{e}; that entry is left out")),
                 },
                 knob => {
                     if let Err(e) = s.params.set(knob, v) {
@@ -136,6 +136,16 @@ impl Scenario {
             out.push(("embed".into(), String::new()));
         }
         out
+    }
+
+    /// A knob's value as the run has it last: its newest `set` entry in the schedule, or
+    /// else its setting.
+    pub fn knob_text(&self, knob: &str) -> String {
+        let scheduled = self.faults.iter().rev().find_map(|f| match &f.fault {
+            crate::fault::Fault::Set(k, v) if k == knob => Some(v.clone()),
+            _ => None,
+        });
+        scheduled.unwrap_or_else(|| self.params.get(knob).to_text())
     }
 
     /// Knobs and faults of a preset, on this scene's defaults; seed and speed are kept.

@@ -1,7 +1,12 @@
-//! A scene: one pattern on the virtual cluster. It declares its knobs and presets,
+//! A scene: one pattern on the virtual cluster. It declares its knobs, actions and
+//! presets, how it is drawn (`view`) and its story (`narrative`), all as plain data; it
 //! builds its topology from knob values, and reports its own measures.
 
+use crate::error::{Error, Result};
+use crate::fault::{Fault, ScheduledFault};
 use crate::knob::{KnobSpec, Params};
+use crate::narrative::Narrative;
+use crate::view::SceneView;
 use crate::world::World;
 use serde_json::{Map, Value as Json};
 
@@ -14,11 +19,22 @@ pub struct Preset {
     pub faults: &'static [&'static str],
 }
 
+/// Something a scene can do while it plays, as a schedule entry (`30s add-server`).
+pub struct ActionSpec {
+    pub name: &'static str,
+    /// What the argument is, in words (`a server's name`), if the action takes one.
+    pub arg: Option<&'static str>,
+    pub help: &'static str,
+}
+
 pub struct SceneInfo {
     pub id: &'static str,
     pub title: &'static str,
     pub knobs: Vec<KnobSpec>,
+    pub actions: &'static [ActionSpec],
     pub presets: Vec<Preset>,
+    pub view: SceneView,
+    pub narrative: &'static Narrative,
 }
 
 /// A scene's view into a built world: its measures and its time-series columns.
@@ -34,6 +50,13 @@ pub trait Probe {
     fn theory(&self, _p: &Params) -> Vec<(&'static str, f64)> {
         Vec::new()
     }
+    /// Whether one of the scene's actions can be scheduled on this world as it is now
+    /// (its name and argument count are already checked): an error names what is wrong.
+    fn check_action(&self, _w: &World, _action: &str, _arg: Option<&str>) -> Result<()> {
+        Ok(())
+    }
+    /// Carries out one of the scene's actions, at the scheduled instant.
+    fn on_action(&mut self, _w: &mut World, _action: &str, _arg: Option<&str>) {}
 }
 
 pub trait Scene: Sync {
@@ -42,11 +65,49 @@ pub trait Scene: Sync {
     fn build(&self, p: &Params, w: &mut World) -> Box<dyn Probe>;
 }
 
-pub static SCENES: &[&dyn Scene] = &[&crate::scenes::load_balancing::LoadBalancing, &crate::scenes::circuit_breaker::CircuitBreaker];
+/// Every scene built into this binary (each is a cargo feature, all on by default).
+pub static SCENES: &[&dyn Scene] = &[
+    #[cfg(feature = "load-balancing")]
+    &crate::scenes::load_balancing::LoadBalancing,
+    #[cfg(feature = "circuit-breaker")]
+    &crate::scenes::circuit_breaker::CircuitBreaker,
+];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {
     SCENES.iter().copied().find(|s| s.info().id == id).ok_or_else(|| {
         let ids: Vec<&str> = SCENES.iter().map(|s| s.info().id).collect();
         crate::error::Error::new(format!("unknown scene '{id}' (scenes: {})", ids.join(", ")))
     })
+}
+
+/// Whether a schedule entry fits a scene, as far as its declarations tell: a `set` names
+/// a live knob and a value it accepts, an action is one of the scene's with the argument
+/// it takes. Node names are checked by the world, which has the nodes.
+pub fn check_entry(f: &ScheduledFault, knobs: &[KnobSpec], actions: &[ActionSpec]) -> Result<()> {
+    match &f.fault {
+        Fault::Set(knob, value) => {
+            let spec = knobs.iter().find(|s| s.name == knob).ok_or_else(|| {
+                let names: Vec<&str> = knobs.iter().filter(|s| s.live).map(|s| s.name).collect();
+                Error::new(format!("'{f}': unknown knob '{knob}' (knobs that can change during a run: {})", names.join(", ")))
+            })?;
+            if !spec.live {
+                return Err(Error::new(format!("'{f}': knob '{knob}' cannot change while the run plays; set it before the run starts")));
+            }
+            spec.parse(value).map_err(|e| Error::new(format!("'{f}': {}", e.0)))?;
+        }
+        Fault::Action(name, arg) => {
+            let Some(spec) = actions.iter().find(|a| a.name == name) else {
+                let names: Vec<&str> = actions.iter().map(|a| a.name).collect();
+                let known = if names.is_empty() { "this scene has none".to_string() } else { format!("this scene's: {}", names.join(", ")) };
+                return Err(Error::new(format!("'{f}': unknown action '{name}' ({known})")));
+            };
+            match (spec.arg, arg) {
+                (Some(what), None) => return Err(Error::new(format!("'{f}': '{name}' needs {what}"))),
+                (None, Some(extra)) => return Err(Error::new(format!("'{f}': '{name}' takes no argument, got '{extra}'"))),
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }

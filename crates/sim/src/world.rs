@@ -9,10 +9,12 @@ use crate::dist::Dist;
 use crate::error::{Error, Result};
 use crate::fault::{Fault, ScheduledFault};
 use crate::histogram::Histogram;
+use crate::knob::{Params, Value};
 use crate::ledger::{Counts, Ledger, Outcome};
 use crate::msg::{Msg, NodeId};
 use crate::queue::{EventKind, EventQueue};
 use crate::rng::Rng;
+use crate::scene::{ActionSpec, Probe};
 use crate::time::Micros;
 use crate::trace::{DropReason, HashSink, Record, RingSink, TraceSink, sampled};
 
@@ -87,17 +89,22 @@ pub struct World {
     pub hash: Option<HashSink>,
     pub ring: Option<RingSink>,
     sample_every: u32,
+    /// The knobs' values now: the run's settings with every `set` entry applied so far.
+    params: Params,
+    actions: &'static [ActionSpec],
+    /// The scene's view of this world (measures, actions); set once the scene is built.
+    probe: Option<Box<dyn Probe>>,
 }
 
 impl World {
-    pub fn new(seed: u64, latency: Dist, loss: f64, limit: Limit) -> World {
+    pub fn new(seed: u64, params: Params, actions: &'static [ActionSpec], limit: Limit) -> World {
         World {
             now: 0,
             seed,
             queue: EventQueue::default(),
             nodes: Vec::new(),
-            hop_latency: latency,
-            loss,
+            hop_latency: params.dist("net_latency"),
+            loss: params.float("loss"),
             rng: Rng::new(seed, "world"),
             ledger: Ledger::default(),
             out: Vec::new(),
@@ -120,7 +127,23 @@ impl World {
             hash: None,
             ring: None,
             sample_every: 1,
+            params,
+            actions,
+            probe: None,
         }
+    }
+
+    /// The knobs' current values (the run's settings, then each `set` entry so far).
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn set_probe(&mut self, probe: Box<dyn Probe>) {
+        self.probe = Some(probe);
+    }
+
+    pub fn probe(&self) -> &dyn Probe {
+        self.probe.as_deref().expect("the scene is built")
     }
 
     pub fn add_node(&mut self, name: impl Into<String>, role: &'static str, comp: Box<dyn Component>) -> NodeId {
@@ -197,9 +220,24 @@ impl World {
         self.nodes[id as usize].comp.as_any().downcast_ref::<T>().expect("a scene knows its own components")
     }
 
-    /// Adds a fault to the schedule; one in the past happens now. The clients are the
-    /// workload, not part of the cluster: they can be partitioned off, not killed.
+    /// Runs `f` on node `id`'s component as its concrete type, with a `Ctx` as a handler
+    /// has: how a scene's action reaches into its own nodes.
+    pub fn with_component<T: 'static>(&mut self, id: NodeId, f: impl FnOnce(&mut T, &mut Ctx)) {
+        self.dispatch(id, |c, ctx| {
+            let any: &mut dyn std::any::Any = c;
+            f(any.downcast_mut::<T>().expect("a scene knows its own components"), ctx)
+        });
+    }
+
+    /// Adds an entry to the schedule; one in the past happens now. A fault's nodes must
+    /// exist, and the clients are the workload, not part of the cluster: they can be
+    /// partitioned off, not killed. A `set` must name a live knob and a valid value; an
+    /// action must be one of the scene's.
     pub fn schedule_fault(&mut self, f: ScheduledFault) -> Result<()> {
+        crate::scene::check_entry(&f, self.params.specs(), self.actions)?;
+        if let (Fault::Action(name, arg), Some(p)) = (&f.fault, &self.probe) {
+            p.check_action(self, name, arg.as_deref()).map_err(|e| Error::new(format!("'{f}': {}", e.0)))?;
+        }
         for name in f.fault.nodes() {
             let id = self.node_id(name).map_err(|e| Error::new(format!("fault '{f}': {e}")))?;
             let on_node = !matches!(f.fault, Fault::Partition(_) | Fault::Heal);
@@ -414,8 +452,29 @@ impl World {
                     node.side = NO_SIDE;
                 }
             }
+            Fault::Set(knob, text) => self.set_knob(knob, text),
+            Fault::Action(name, arg) => {
+                let mut probe = self.probe.take().expect("the scene is built");
+                probe.on_action(self, name, arg.as_deref());
+                self.probe = Some(probe);
+            }
         }
         self.emit(Record::Fault { t: self.now, index: i as u32 });
+    }
+
+    /// A live knob's new value: the network's own knobs change here, and every node
+    /// hears the change (each component takes the knobs it owns).
+    fn set_knob(&mut self, knob: &str, text: &str) {
+        self.params.set(knob, text).expect("validated when scheduled");
+        let value: Value = self.params.get(knob).clone();
+        match knob {
+            "net_latency" => self.hop_latency = self.params.dist("net_latency"),
+            "loss" => self.loss = self.params.float("loss"),
+            _ => {}
+        }
+        for id in 0..self.nodes.len() as NodeId {
+            self.dispatch(id, |c, ctx| c.on_set(ctx, knob, &value));
+        }
     }
 
     fn violation(&mut self, invariant: &'static str, detail: String) {

@@ -80,8 +80,16 @@ proptest! {
         let mut sim = Sim::build(scene, params, seed, &[], Limit::Until(8_000_000), 1_000_000).unwrap();
         // Faults on the cluster's own nodes (clients are the workload, not a node to kill).
         let names: Vec<String> = sim.world.nodes().iter().filter(|n| n.role != "client").map(|n| n.name.clone()).collect();
+        // Live knob changes join the schedule beside the faults.
+        let live: Vec<&KnobSpec> = scene.info().knobs.iter().filter(|k| k.live).collect();
         for (kind, a, b, at_us, factor) in faults {
-            sim.add_fault(fault_for(&names, kind, a, b, at_us, factor)).unwrap();
+            let entry = if kind % 8 >= 6 {
+                let spec = live[a % live.len()];
+                ScheduledFault { at_us, fault: Fault::Set(spec.name.to_string(), value_for(spec, &randoms[b % randoms.len()])) }
+            } else {
+                fault_for(&names, kind, a, b, at_us, factor)
+            };
+            sim.add_fault(entry).unwrap();
         }
         let reproduce = sim.reproduce();
         sim.run();

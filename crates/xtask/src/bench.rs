@@ -126,7 +126,25 @@ pub fn run() -> Result<(), String> {
         dist_gzip as f64 / 1000.0
     )
     .ok();
+    writeln!(md, "\n{}", crate::bytes::per_scene()?).ok();
     std::fs::write(root().join("BENCHMARKS.md"), &md).map_err(|e| format!("writing BENCHMARKS.md: {e}"))?;
     println!("\n{md}");
     Ok(())
+}
+
+/// Puts `section` (a `## Heading` and its text) into BENCHMARKS.md in place of the section
+/// of the same heading, or at the end.
+pub fn put_section(section: &str) -> Result<(), String> {
+    let path = root().join("BENCHMARKS.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let heading = section.lines().next().unwrap_or_default();
+    let new = match old.find(heading) {
+        Some(start) => {
+            let rest = &old[start + heading.len()..];
+            let end = rest.find("\n## ").map_or(old.len(), |i| start + heading.len() + i + 1);
+            format!("{}{}\n{}", &old[..start], section.trim_end(), &old[end..])
+        }
+        None => format!("{}\n\n{}\n", old.trim_end(), section.trim_end()),
+    };
+    std::fs::write(&path, new).map_err(|e| format!("writing BENCHMARKS.md: {e}"))
 }

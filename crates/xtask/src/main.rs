@@ -3,13 +3,15 @@
 //! Standard library and serde_json only, so it compiles in seconds on a fresh machine.
 
 mod bench;
+mod bytes;
 mod setup;
 mod sh;
 
 use sh::{Step, root};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <setup | serve [--port N] | test | dist | bench>";
+const USAGE: &str = "usage: cargo xtask <setup | serve [--port N] | test | dist | bench>
+  dist   release build into dist/, its sizes, and each scene's cost in bytes (into BENCHMARKS.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,7 +19,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::all(),
         Some("serve") => serve(&args[1..]),
         Some("test") => test(),
-        Some("dist") => dist().map(|_| ()),
+        Some("dist") => dist().and_then(|_| bench::put_section(&bytes::per_scene()?)),
         Some("bench") => bench::run(),
         _ => Err(USAGE.to_string()),
     };

@@ -44,12 +44,16 @@ test('with health checks the balancer routes around a dead server', async ({ pag
 test('a knob change lands in the URL and a reload restores it', async ({ page }) => {
   const errors = watchErrors(page);
   await page.goto('./?p=load-balancing');
+  await until(page, (c) => c.sent > 0);
+  // policy can change as the run plays: it joins the schedule at the current instant.
   await page.locator('#knob-policy').selectOption('random');
+  await expect(page).toHaveURL(/fault=\d+us\+set\+policy%3Drandom/);
+  // service_time cannot: the run starts again with it, and the page says so.
   await page.locator('#knob-service_time').fill('exp:2ms');
   await page.locator('#knob-service_time').press('Enter');
   await page.locator('#knob-service_time').blur();
-  await expect(page).toHaveURL(/policy=random/);
   await expect(page).toHaveURL(/service_time=exp%3A2ms/);
+  await expect(page.locator('.notices')).toContainText('service_time cannot change while a run plays');
   await page.locator('.controls input.seed').fill('42');
   await page.locator('.controls input.seed').blur();
   await expect(page).toHaveURL(/seed=42/);

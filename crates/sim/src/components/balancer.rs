@@ -3,7 +3,8 @@
 
 use super::deadlines::Deadlines;
 use super::slab::{Key, Slab, index_of};
-use crate::component::{Component, Ctx, NodeView};
+use crate::component::{Component, Ctx, NodeView, Tone};
+use crate::knob::Value;
 use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::rng::mix64;
 use crate::time::Micros;
@@ -252,7 +253,13 @@ impl Component for Balancer {
     fn view(&self) -> NodeView {
         let busy = self.outstanding.iter().sum();
         let down = self.healthy.iter().any(|h| !h);
-        NodeView { busy, state: if down { "some servers down" } else { "" }, ..NodeView::default() }
+        NodeView { busy, state: if down { "some servers down" } else { "" }, tone: Tone::Warn, ..NodeView::default() }
+    }
+
+    fn on_set(&mut self, _ctx: &mut Ctx, knob: &str, value: &Value) {
+        if let ("policy", Value::Choice(name)) = (knob, value) {
+            self.policy = Policy::from_name(name).expect("choices are policy names");
+        }
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -114,8 +114,8 @@ impl Component for Server {
             queue: self.queue.len() as u32,
             busy: self.workers - self.idle.len() as u32,
             workers: self.workers,
-            state: "",
             completed: self.completed,
+            ..NodeView::default()
         }
     }
 

@@ -5,7 +5,8 @@
 use super::breaker::{Breaker, BreakerConfig, BreakerState, Permit};
 use super::deadlines::Deadlines;
 use super::slab::{Key, Slab, index_of};
-use crate::component::{Component, Ctx, NodeView};
+use crate::component::{Component, Ctx, NodeView, Tone};
+use crate::knob::Value;
 use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::time::Micros;
 use std::any::Any;
@@ -217,13 +218,30 @@ impl Component for Service {
         self.announce(ctx, Some(BreakerState::Closed));
     }
 
+    /// The breaker switched on or off mid-run starts closed, with an empty window.
+    fn on_set(&mut self, ctx: &mut Ctx, knob: &str, value: &Value) {
+        if let ("breaker", Value::Bool(on)) = (knob, value) {
+            self.cfg.breaker.enabled = *on;
+            self.breaker = Breaker::new(self.cfg.breaker.clone());
+            self.announce(ctx, Some(BreakerState::Closed));
+        }
+    }
+
     fn view(&self) -> NodeView {
+        let state = self.breaker.state();
+        let tone = match state {
+            BreakerState::Closed => Tone::Good,
+            BreakerState::HalfOpen => Tone::Warn,
+            BreakerState::Open => Tone::Bad,
+        };
+        let enabled = self.cfg.breaker.enabled;
         NodeView {
             queue: self.queue.len() as u32,
             busy: self.busy(),
             workers: self.cfg.workers,
-            state: if self.cfg.breaker.enabled { self.breaker.state().name() } else { "" },
-            completed: 0,
+            state: if enabled { state.name() } else { "" },
+            tone: if enabled { tone } else { Tone::Neutral },
+            ..NodeView::default()
         }
     }
 

@@ -1,19 +1,27 @@
 //! The clients: an open-loop Poisson source of requests to one target, with a timeout.
+//! Its rate follows a traffic shape (a non-homogeneous Poisson process, drawn by
+//! thinning) and can change while the run plays (`set arrival_rate=...`).
 
 use super::deadlines::Deadlines;
-use crate::component::{Component, Ctx, NodeView};
+use crate::component::{Component, Ctx, NodeView, Tone};
+use crate::knob::{Params, Value};
+use crate::traffic::Shape;
 use crate::ledger::Outcome;
 use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::rng::Rng;
 use crate::time::Micros;
 use std::any::Any;
 
-const ARRIVAL: u64 = 0;
+/// Timer tokens: odd is the deadline, even an arrival of generation `token >> 1`; a rate
+/// change starts a new generation, and the arrival already scheduled is then ignored.
 const DEADLINE: u64 = 1;
 
 pub struct Source {
     target: NodeId,
     rate_per_s: f64,
+    shape: Shape,
+    period_us: Micros,
+    generation: u64,
     timeout_us: Micros,
     /// Requests carry a key drawn uniformly from `0..keys` (a user, a client address).
     keys: u64,
@@ -32,6 +40,9 @@ impl Source {
         Source {
             target,
             rate_per_s,
+            shape: Shape::Steady,
+            period_us: 1,
+            generation: 0,
             timeout_us,
             keys: keys.max(1),
             next_arrival_us: 0.0,
@@ -42,10 +53,30 @@ impl Source {
         }
     }
 
+    /// The traffic shape of the common knobs (`traffic`, `traffic_period`).
+    pub fn shaped(mut self, p: &Params) -> Self {
+        self.shape = Shape::from_name(p.choice("traffic")).expect("choices are shape names");
+        self.period_us = p.duration("traffic_period");
+        self
+    }
+
+    /// The next candidate arrival, drawn at the shape's peak rate; `on_timer` thins it.
     fn schedule_next(&mut self, ctx: &mut Ctx) {
-        self.next_arrival_us += self.rng.exp(1e6 / self.rate_per_s);
+        self.next_arrival_us += self.rng.exp(1e6 / (self.rate_per_s * self.shape.max_factor()));
         let at = self.next_arrival_us.round() as Micros;
-        ctx.set_timer(at.saturating_sub(ctx.now()), ARRIVAL);
+        ctx.set_timer(at.saturating_sub(ctx.now()), self.generation << 1);
+    }
+
+    /// Thinning: a candidate at `t` is a request with probability rate(t) / peak rate.
+    /// A steady shape accepts every one without a draw, so its traffic is a plain
+    /// Poisson stream.
+    fn accept(&mut self, t: Micros) -> bool {
+        self.shape == Shape::Steady || self.rng.unit() * self.shape.max_factor() < self.shape.factor(t, self.period_us)
+    }
+
+    /// The rate offered at `t`, in requests per second.
+    pub fn rate_at(&self, t: Micros) -> f64 {
+        self.rate_per_s * self.shape.factor(t, self.period_us)
     }
 
     fn end(ctx: &mut Ctx, req: ReqId, outcome: Outcome) {
@@ -63,13 +94,20 @@ impl Component for Source {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
-        if token == DEADLINE {
+        if token & 1 == DEADLINE {
             let mut expired = std::mem::take(&mut self.expired);
             self.deadlines.fire(ctx, |ctx, t| ctx.is_open(ReqId(t)), &mut expired);
             for t in expired.drain(..) {
                 Self::end(ctx, ReqId(t), Outcome::TimedOut);
             }
             self.expired = expired;
+            return;
+        }
+        if token >> 1 != self.generation || !self.running {
+            return;
+        }
+        if !self.accept(ctx.now()) {
+            self.schedule_next(ctx);
             return;
         }
         let Some(req) = ctx.open_request() else {
@@ -95,8 +133,24 @@ impl Component for Source {
         Self::end(ctx, msg.req, Outcome::Failed);
     }
 
+    fn on_set(&mut self, ctx: &mut Ctx, knob: &str, value: &Value) {
+        match (knob, value) {
+            ("arrival_rate", Value::Float(r)) => self.rate_per_s = *r,
+            ("traffic", Value::Choice(name)) => self.shape = Shape::from_name(name).expect("choices are shape names"),
+            ("traffic_period", Value::Duration(us)) => self.period_us = *us,
+            _ => return,
+        }
+        // Arrivals are memoryless: drawing the next one afresh from now, at the new
+        // rate, is exact.
+        if self.running {
+            self.generation += 1;
+            self.next_arrival_us = ctx.now() as f64;
+            self.schedule_next(ctx);
+        }
+    }
+
     fn view(&self) -> NodeView {
-        NodeView { state: if self.running { "sending" } else { "done" }, ..NodeView::default() }
+        NodeView { state: if self.running { "sending" } else { "done" }, tone: Tone::Good, ..NodeView::default() }
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -7,6 +7,7 @@ use crate::components::server::Server;
 use crate::components::service::{PROBE_BIT, Service, ServiceConfig};
 use crate::components::source::Source;
 use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart, traffic_chart};
 use crate::msg::{Kind, NodeId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::US_PER_S;
@@ -23,24 +24,48 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let dur = |lo: u64, hi: u64| KnobKind::Duration { min_us: lo, max_us: hi };
     let mut knobs = common_knobs("200", 100_000.0);
     knobs.extend([
-        KnobSpec { name: "breaker", kind: KnobKind::Bool, default: "on", unit: "", help: "Whether A guards its calls to B with a circuit breaker." },
-        KnobSpec { name: "failure_threshold", kind: KnobKind::Int { min: 1, max: 10_000 }, default: "5", unit: "failures", help: "Failures within the window that open the breaker (also the fewest calls it judges on)." },
-        KnobSpec { name: "failure_rate", kind: KnobKind::Float { min: 0.0, max: 1.0 }, default: "0.5", unit: "fraction", help: "Share of calls within the window that must have failed to open; 0 makes the breaker count-based only." },
-        KnobSpec { name: "window", kind: dur(10_000, 600 * US_PER_S), default: "2s", unit: "", help: "The sliding window over which failures are counted." },
-        KnobSpec { name: "open_timeout", kind: dur(1_000, 600 * US_PER_S), default: "5s", unit: "", help: "How long the breaker stays open before letting probes through." },
-        KnobSpec { name: "half_open_probes", kind: KnobKind::Int { min: 1, max: 100 }, default: "3", unit: "calls", help: "Trial calls allowed when half-open; all must succeed to close." },
-        KnobSpec { name: "call_timeout", kind: dur(1_000, 60 * US_PER_S), default: "1s", unit: "", help: "How long A waits for B before counting the call failed." },
-        KnobSpec { name: "retries", kind: KnobKind::Int { min: 0, max: 10 }, default: "0", unit: "", help: "Extra attempts A makes after a failed call (each goes through the breaker)." },
-        KnobSpec { name: "workers", kind: KnobKind::Int { min: 1, max: 10_000 }, default: "20", unit: "", help: "A's worker pool: requests it serves at once, each holding a worker for its whole call to B." },
-        KnobSpec { name: "queue_limit", kind: KnobKind::Int { min: 0, max: 100_000 }, default: "50", unit: "requests", help: "Requests A lets wait for a worker; beyond it A answers 503." },
-        KnobSpec { name: "dependency_time", kind: KnobKind::Dist, default: "exp:20ms", unit: "", help: "B's time to answer one call when healthy." },
-        KnobSpec { name: "dependency_workers", kind: KnobKind::Int { min: 1, max: 10_000 }, default: "64", unit: "", help: "Calls B serves at once." },
-        KnobSpec { name: "client_timeout", kind: dur(1_000, 600 * US_PER_S), default: "2s", unit: "", help: "How long a client waits for A before giving up." },
+        KnobSpec { name: "breaker", kind: KnobKind::Bool, default: "on", unit: "", live: true, help: "Whether A guards its calls to B with a circuit breaker." },
+        KnobSpec { name: "failure_threshold", kind: KnobKind::Int { min: 1, max: 10_000 }, default: "5", unit: "failures", live: false, help: "Failures within the window that open the breaker (also the fewest calls it judges on)." },
+        KnobSpec { name: "failure_rate", kind: KnobKind::Float { min: 0.0, max: 1.0 }, default: "0.5", unit: "fraction", live: false, help: "Share of calls within the window that must have failed to open; 0 makes the breaker count-based only." },
+        KnobSpec { name: "window", kind: dur(10_000, 600 * US_PER_S), default: "2s", unit: "", live: false, help: "The sliding window over which failures are counted." },
+        KnobSpec { name: "open_timeout", kind: dur(1_000, 600 * US_PER_S), default: "5s", unit: "", live: false, help: "How long the breaker stays open before letting probes through." },
+        KnobSpec { name: "half_open_probes", kind: KnobKind::Int { min: 1, max: 100 }, default: "3", unit: "calls", live: false, help: "Trial calls allowed when half-open; all must succeed to close." },
+        KnobSpec { name: "call_timeout", kind: dur(1_000, 60 * US_PER_S), default: "1s", unit: "", live: false, help: "How long A waits for B before counting the call failed." },
+        KnobSpec { name: "retries", kind: KnobKind::Int { min: 0, max: 10 }, default: "0", unit: "", live: false, help: "Extra attempts A makes after a failed call (each goes through the breaker)." },
+        KnobSpec { name: "workers", kind: KnobKind::Int { min: 1, max: 10_000 }, default: "20", unit: "", live: false, help: "A's worker pool: requests it serves at once, each holding a worker for its whole call to B." },
+        KnobSpec { name: "queue_limit", kind: KnobKind::Int { min: 0, max: 100_000 }, default: "50", unit: "requests", live: false, help: "Requests A lets wait for a worker; beyond it A answers 503." },
+        KnobSpec { name: "dependency_time", kind: KnobKind::Dist, default: "exp:20ms", unit: "", live: false, help: "B's time to answer one call when healthy." },
+        KnobSpec { name: "dependency_workers", kind: KnobKind::Int { min: 1, max: 10_000 }, default: "64", unit: "", live: false, help: "Calls B serves at once." },
+        KnobSpec { name: "client_timeout", kind: dur(1_000, 600 * US_PER_S), default: "2s", unit: "", live: false, help: "How long a client waits for A before giving up." },
     ]);
     SceneInfo {
         id: "circuit-breaker",
         title: "Circuit breaker",
         knobs,
+        actions: &[],
+        view: SceneView {
+            stage: StageView { columns: &[&["client"], &["service"], &["dependency"]], links: &[("client", "service"), ("service", "dependency")] },
+            charts: vec![
+                latency_chart(),
+                traffic_chart(&[Line::theory("A's capacity if B hangs", "a_capacity_when_b_hangs_rps", 1.0, Colour::Yellow)]),
+                Chart {
+                    title: "A's busy workers, and the breaker",
+                    unit: "workers",
+                    lines: vec![
+                        Line::measured("A workers busy", "a_workers_busy", Colour::Blue).compared(),
+                        Line::measured("breaker (top open, middle half-open)", "breaker_level", Colour::Red),
+                    ],
+                },
+            ],
+            compare: &[
+                Row { label: "fast failures (breaker open)", metric: "fast_failures" },
+                Row { label: "calls to B", metric: "dependency_calls" },
+                Row { label: "A's busiest moment (workers)", metric: "a_workers_busy_max" },
+                Row { label: "refused by A (queue full)", metric: "a_rejected" },
+                Row { label: "breaker transitions", metric: "breaker_transitions" },
+            ],
+        },
+        narrative: &crate::narratives::circuit_breaker::NARRATIVE,
         presets: vec![
             Preset {
                 name: "hung-dependency-no-breaker",
@@ -70,6 +95,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
 struct CbProbe {
     a: NodeId,
     b: NodeId,
+    workers: f64,
 }
 
 impl Scene for CircuitBreaker {
@@ -96,7 +122,7 @@ impl Scene for CircuitBreaker {
             breaker,
         };
         let a = w.add_node("a", "service", Box::new(Service::new(b, cfg)));
-        let source = Source::new(a, p.float("arrival_rate"), p.duration("client_timeout"), 1_000, w.stream("workload"));
+        let source = Source::new(a, p.float("arrival_rate"), p.duration("client_timeout"), 1_000, w.stream("workload")).shaped(p);
         w.add_node("client", "client", Box::new(source));
         w.add_checker(Box::new(NoCallsWhileOpen {
             a,
@@ -105,7 +131,7 @@ impl Scene for CircuitBreaker {
             probes: 0,
             max_probes: p.int("half_open_probes") as u32,
         }));
-        Box::new(CbProbe { a, b })
+        Box::new(CbProbe { a, b, workers: p.int("workers") as f64 })
     }
 }
 
@@ -130,13 +156,21 @@ impl Probe for CbProbe {
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {
-        vec!["a_workers_busy".into(), "breaker_state".into()]
+        vec!["a_workers_busy".into(), "breaker_state".into(), "breaker_level".into()]
     }
 
+    /// The breaker's state as a code (0 closed, 1 open, 2 half-open) and as a level on
+    /// the workers' scale (all of them when open, half when half-open), to chart beside them.
     fn sample(&self, w: &World, out: &mut Vec<f64>) {
         let a = w.component::<Service>(self.a);
         out.push(f64::from(a.busy()));
-        out.push(f64::from(a.breaker_state() as u8));
+        let state = a.breaker_state();
+        out.push(f64::from(state as u8));
+        out.push(match state {
+            BreakerState::Open => self.workers,
+            BreakerState::HalfOpen => self.workers / 2.0,
+            BreakerState::Closed => 0.0,
+        });
     }
 
     /// With B hung and no breaker, each request holds a worker for every attempt's full

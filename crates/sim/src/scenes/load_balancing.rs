@@ -4,9 +4,10 @@ use super::theory::{erlang_m1_response_us, mm1_in_system, mm1_response_us};
 use crate::check::{Checker, RunEnd};
 use crate::components::balancer::{Balancer, Policy};
 use crate::components::server::Server;
-use crate::components::source::Source;
+use crate::components::source::Source as Clients;
 use crate::dist::Dist;
 use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
+use crate::view::{Chart, Colour, Line, Row, SceneView, Source, StageView, latency_chart, traffic_chart};
 use crate::ledger::Outcome;
 use crate::msg::{Kind, NodeId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
@@ -21,27 +22,44 @@ pub struct LoadBalancing;
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs("3000", 1_000_000.0);
     knobs.extend([
-        KnobSpec { name: "policy", kind: KnobKind::Choice(Policy::NAMES), default: "round-robin", unit: "", help: "How the balancer picks a server for each request." },
-        KnobSpec { name: "servers", kind: KnobKind::Int { min: 1, max: 64 }, default: "4", unit: "", help: "Number of servers behind the balancer." },
-        KnobSpec { name: "service_time", kind: KnobKind::Dist, default: "exp:1ms", unit: "", help: "Work one request needs on a server of speed 1." },
+        KnobSpec { name: "policy", kind: KnobKind::Choice(Policy::NAMES), default: "round-robin", unit: "", live: true, help: "How the balancer picks a server for each request." },
+        KnobSpec { name: "servers", kind: KnobKind::Int { min: 1, max: 64 }, default: "4", unit: "", live: false, help: "Number of servers behind the balancer." },
+        KnobSpec { name: "service_time", kind: KnobKind::Dist, default: "exp:1ms", unit: "", live: false, help: "Work one request needs on a server of speed 1." },
         KnobSpec {
             name: "server_speeds",
             kind: KnobKind::Floats { min: 0.01, max: 100.0, max_len: 64 },
             default: "1",
             unit: "x",
-            help: "Relative speed of each server, comma-separated; the list repeats if shorter than the number of servers. Also the weights of weighted round robin.",
+            live: false, help: "Relative speed of each server, comma-separated; the list repeats if shorter than the number of servers. Also the weights of weighted round robin.",
         },
-        KnobSpec { name: "workers", kind: KnobKind::Int { min: 1, max: 256 }, default: "1", unit: "", help: "Requests a server works on at once." },
-        KnobSpec { name: "queue_limit", kind: KnobKind::Int { min: 0, max: 100_000 }, default: "1000", unit: "requests", help: "Waiting room per server; beyond it the server answers 503." },
-        KnobSpec { name: "health_checks", kind: KnobKind::Bool, default: "off", unit: "", help: "Whether the balancer probes servers and stops sending to dead ones." },
-        KnobSpec { name: "health_interval", kind: KnobKind::Duration { min_us: 10_000, max_us: 60 * US_PER_S }, default: "1s", unit: "", help: "Time between health checks of each server." },
-        KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "10s", unit: "", help: "How long the balancer waits for a server before answering 504; clients wait twice as long." },
-        KnobSpec { name: "clients", kind: KnobKind::Int { min: 1, max: 1_000_000 }, default: "1000", unit: "", help: "Distinct client addresses (what ip-hash hashes)." },
+        KnobSpec { name: "workers", kind: KnobKind::Int { min: 1, max: 256 }, default: "1", unit: "", live: false, help: "Requests a server works on at once." },
+        KnobSpec { name: "queue_limit", kind: KnobKind::Int { min: 0, max: 100_000 }, default: "1000", unit: "requests", live: false, help: "Waiting room per server; beyond it the server answers 503." },
+        KnobSpec { name: "health_checks", kind: KnobKind::Bool, default: "off", unit: "", live: false, help: "Whether the balancer probes servers and stops sending to dead ones." },
+        KnobSpec { name: "health_interval", kind: KnobKind::Duration { min_us: 10_000, max_us: 60 * US_PER_S }, default: "1s", unit: "", live: false, help: "Time between health checks of each server." },
+        KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "10s", unit: "", live: false, help: "How long the balancer waits for a server before answering 504; clients wait twice as long." },
+        KnobSpec { name: "clients", kind: KnobKind::Int { min: 1, max: 1_000_000 }, default: "1000", unit: "", live: false, help: "Distinct client addresses (what ip-hash hashes)." },
     ]);
     SceneInfo {
         id: "load-balancing",
         title: "Load balancing",
         knobs,
+        actions: &[],
+        view: SceneView {
+            stage: StageView { columns: &[&["client"], &["balancer"], &["server"]], links: &[("client", "balancer"), ("balancer", "server")] },
+            charts: vec![
+                latency_chart(),
+                traffic_chart(&[]),
+                Chart { title: "Queue depth per server", unit: "requests", lines: vec![Line { label: "", source: Source::Prefixed("queue:"), colour: Colour::Blue, dashed: false, compared: false }] },
+            ],
+            compare: &[
+                Row { label: "completed per server", metric: "per_server_completed" },
+                Row { label: "longest queue per server", metric: "per_server_queue_max" },
+                Row { label: "refused per server (queue full)", metric: "per_server_rejected" },
+                Row { label: "mean in system per server", metric: "queue_mean" },
+                Row { label: "errors after the first kill", metric: "errors_after_kill" },
+            ],
+        },
+        narrative: &crate::narratives::load_balancing::NARRATIVE,
         presets: vec![
             Preset {
                 name: "slow-server-round-robin",
@@ -99,7 +117,7 @@ impl Scene for LoadBalancing {
         let timeout = p.duration("timeout");
         let weights = (0..n).map(speed).collect();
         let balancer = w.add_node("lb", "balancer", Box::new(Balancer::new(servers.clone(), policy, weights, health, timeout)));
-        let source = Source::new(balancer, p.float("arrival_rate"), 2 * timeout, p.int("clients") as u64, w.stream("workload"));
+        let source = Clients::new(balancer, p.float("arrival_rate"), 2 * timeout, p.int("clients") as u64, w.stream("workload")).shaped(p);
         w.add_node("client", "client", Box::new(source));
         let mut is_server = vec![false; w.nodes().len()];
         for s in &servers {
@@ -149,14 +167,15 @@ impl Probe for LbProbe {
     }
 }
 
-/// Closed forms for the current knobs, where they apply: exponential service, equal
+/// Closed forms for the current knobs, where they apply: steady traffic, exponential service, equal
 /// speeds, one worker, no loss, a network delay that is constant (it shifts every
 /// percentile by four hops), and a waiting room large enough never to refuse.
 pub fn lb_theory(p: &Params) -> Vec<(&'static str, f64)> {
     let Dist::Exp { mean_us } = p.dist("service_time") else { return vec![] };
     let Dist::Const(hop_us) = p.dist("net_latency") else { return vec![] };
     let speeds = p.floats("server_speeds");
-    if speeds.iter().any(|s| *s != speeds[0]) || p.int("workers") != 1 || p.float("loss") > 0.0 {
+    let steady = p.choice("traffic") == "steady";
+    if !steady || speeds.iter().any(|s| *s != speeds[0]) || p.int("workers") != 1 || p.float("loss") > 0.0 {
         return vec![];
     }
     let n = p.int("servers") as f64;

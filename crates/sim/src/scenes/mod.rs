@@ -1,5 +1,7 @@
 //! The scenes: one pattern each, built from the shared components.
 
+#[cfg(feature = "circuit-breaker")]
 pub mod circuit_breaker;
+#[cfg(feature = "load-balancing")]
 pub mod load_balancing;
 pub mod theory;

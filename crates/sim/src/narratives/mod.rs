@@ -1,0 +1,6 @@
+//! Each scene's story, one file per scene.
+
+#[cfg(feature = "circuit-breaker")]
+pub mod circuit_breaker;
+#[cfg(feature = "load-balancing")]
+pub mod load_balancing;
