@@ -90,8 +90,7 @@ impl Sim {
         }
         let series = Series::new(names, sample_interval_us, SERIES_POINTS);
         world.start();
-        let sent = 0;
-        Ok(Sim { world, scene, params, limit, series, sample_interval_us, next_sample_us: sample_interval_us, row: Vec::new(), sent })
+        Ok(Sim { world, scene, params, limit, series, sample_interval_us, next_sample_us: sample_interval_us, row: Vec::new(), sent: 0 })
     }
 
     /// Schedules one more entry (a click on a node, a knob moved during play); it is
