@@ -52,7 +52,8 @@ pub struct NodeRow {
 }
 
 impl Stats {
-    fn of(r: &Runner) -> Stats {
+    /// `measures`: whether to read the scene's compare rows (only a comparison shows them).
+    fn of(r: &Runner, measures: bool) -> Stats {
         let w = &r.sim.world;
         let (violations, _, _) = w.violations();
         Stats {
@@ -68,9 +69,11 @@ impl Stats {
             behind: r.behind,
             flights: r.flights.len(),
             log: r.log.clone(),
-            measures: {
+            measures: if measures {
                 let metrics = r.sim.metrics();
                 r.sim.scene.info().view.compare.iter().map(|row| metrics.get(row.metric).map(show_measure).unwrap_or_default()).collect()
+            } else {
+                Vec::new()
             },
             nodes: w
                 .nodes()
@@ -406,8 +409,9 @@ fn frame_with(
     let stage = stage[0];
     if t - last_stats.get() > 250.0 {
         last_stats.set(t);
-        sh.stats.set(Stats::of(r));
-        sh.stats_b.set(b.as_deref().map(Stats::of));
+        let comparing = b.is_some();
+        sh.stats.set(Stats::of(r, comparing));
+        sh.stats_b.set(b.as_deref().map(|b| Stats::of(b, true)));
         draw_charts(r, b.as_deref(), charts);
         if let Some(canvas) = stage.get_untracked() {
             let _ = canvas.set_attribute("data-frame-p95", &format!("{:.2}", frame_p95()));

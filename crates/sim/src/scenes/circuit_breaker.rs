@@ -156,17 +156,15 @@ impl Probe for CbProbe {
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {
-        vec!["a_workers_busy".into(), "breaker_state".into(), "breaker_level".into()]
+        vec!["a_workers_busy".into(), "breaker_level".into()]
     }
 
-    /// The breaker's state as a code (0 closed, 1 open, 2 half-open) and as a level on
-    /// the workers' scale (all of them when open, half when half-open), to chart beside them.
+    /// The breaker's state as a level on the workers' scale (all of them when open, half
+    /// when half-open, none when closed), to chart beside A's busy workers.
     fn sample(&self, w: &World, out: &mut Vec<f64>) {
         let a = w.component::<Service>(self.a);
         out.push(f64::from(a.busy()));
-        let state = a.breaker_state();
-        out.push(f64::from(state as u8));
-        out.push(match state {
+        out.push(match a.breaker_state() {
             BreakerState::Open => self.workers,
             BreakerState::HalfOpen => self.workers / 2.0,
             BreakerState::Closed => 0.0,
