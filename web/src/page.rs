@@ -52,8 +52,8 @@ pub struct NodeRow {
 }
 
 impl Stats {
-    /// `measures`: whether to read the scene's compare rows (only a comparison shows them).
-    fn of(r: &Runner, measures: bool) -> Stats {
+    /// Four times a second: the run's numbers for the panels.
+    fn of(r: &Runner) -> Stats {
         let w = &r.sim.world;
         let (violations, _, _) = w.violations();
         Stats {
@@ -69,11 +69,9 @@ impl Stats {
             behind: r.behind,
             flights: r.flights.len(),
             log: r.log.clone(),
-            measures: if measures {
+            measures: {
                 let metrics = r.sim.metrics();
                 r.sim.scene.info().view.compare.iter().map(|row| metrics.get(row.metric).map(show_measure).unwrap_or_default()).collect()
-            } else {
-                Vec::new()
             },
             nodes: w
                 .nodes()
@@ -409,9 +407,8 @@ fn frame_with(
     let stage = stage[0];
     if t - last_stats.get() > 250.0 {
         last_stats.set(t);
-        let comparing = b.is_some();
-        sh.stats.set(Stats::of(r, comparing));
-        sh.stats_b.set(b.as_deref().map(|b| Stats::of(b, true)));
+        sh.stats.set(Stats::of(r));
+        sh.stats_b.set(b.as_deref().map(Stats::of));
         draw_charts(r, b.as_deref(), charts);
         if let Some(canvas) = stage.get_untracked() {
             let _ = canvas.set_attribute("data-frame-p95", &format!("{:.2}", frame_p95()));

@@ -104,8 +104,29 @@ pub fn Controls() -> impl IntoView {
                 {presets.into_iter().map(|(name, title)| view! { <option value=name>{title}</option> }).collect_view()}
             </select>
             <DownloadReport/>
+            <SceneActions/>
         </div>
     }
+}
+
+/// A button for each of the scene's actions that take no argument (add a shard, flush the
+/// cache); a click schedules it at the current virtual time, like a fault.
+#[component]
+fn SceneActions() -> impl IntoView {
+    let sh = shared();
+    let actions = sh.scenario.with_untracked(|s| s.scene.info().actions);
+    actions
+        .iter()
+        .filter(|a| a.arg.is_none())
+        .map(|a| {
+            let run = move |_| {
+                if let Err(e) = sh.schedule(Fault::Action(a.name.to_string(), None)) {
+                    sh.notices.update(|n| n.push(e));
+                }
+            };
+            view! { <button class="action" title=a.help on:click=run>{a.name}</button> }
+        })
+        .collect_view()
 }
 
 #[component]
@@ -250,7 +271,7 @@ pub fn NodeMenu() -> impl IntoView {
             let name = node.name.clone();
             let close = sh;
             let pos = sh.layout.with_value(|l| l.as_ref().and_then(|l| l.centres.get(id).copied())).unwrap_or((0.0, 0.0));
-            let actions: Vec<(&str, Fault)> = if node.role == "client" {
+            let mut actions: Vec<(&str, Fault)> = if node.role == "client" {
                 vec![]
             } else {
                 vec![
@@ -260,6 +281,11 @@ pub fn NodeMenu() -> impl IntoView {
                     ("Hang", Fault::Hang(name.clone())),
                 ]
             };
+            // The scene's own actions on a node of this role (remove this shard, ...).
+            let scene_actions = sh.scenario.with_untracked(|s| s.scene.info().actions);
+            for a in scene_actions.iter().filter(|a| a.role == Some(node.role)) {
+                actions.push((a.name, Fault::Action(a.name.to_string(), Some(name.clone()))));
+            }
             Some(view! {
                 <div
                     class="node-menu"
@@ -375,12 +401,27 @@ fn knob(spec: &'static KnobSpec, sh: Shared, errors: RwSignal<BTreeMap<&'static 
     }
 }
 
-/// A against B, the same instant of the same traffic.
+/// The scene's own measures of the run; when comparing, A against B at the same instant
+/// of the same traffic, with the common numbers first.
 #[component]
 pub fn CompareTable() -> impl IntoView {
     let sh = shared();
     move || {
-        let b = sh.stats_b.get()?;
+        let own = sh.scenario.with(|s| s.scene.info().view.compare);
+        let Some(b) = sh.stats_b.get() else {
+            let a = sh.stats.get();
+            return (!own.is_empty()).then(|| {
+                view! {
+                    <table class="compare measures" data-testid="measures">
+                        <caption>"This run's measures"</caption>
+                        <tbody>
+                            {own.iter().zip(a.measures).map(|(row, x)| view! { <tr><th scope="row">{row.label}</th><td>{x}</td></tr> }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            });
+        };
         let a = sh.stats.get();
         let (ka, kb) = sh.scenario.with(|s| {
             let (k, v) = s.compare.clone()?;
@@ -396,7 +437,6 @@ pub fn CompareTable() -> impl IntoView {
             ("p95", format!("{:.2} ms", a.p95_ms), format!("{:.2} ms", b.p95_ms)),
             ("p99", format!("{:.2} ms", a.p99_ms), format!("{:.2} ms", b.p99_ms)),
         ];
-        let own = sh.scenario.with(|s| s.scene.info().view.compare);
         let rows = rows.into_iter().chain(own.iter().zip(a.measures.iter().zip(&b.measures)).map(|(row, (x, y))| (row.label, x.clone(), y.clone())));
         Some(view! {
             <table class="compare" data-testid="compare">
@@ -405,7 +445,8 @@ pub fn CompareTable() -> impl IntoView {
                     {rows.into_iter().map(|(name, x, y)| view! { <tr><th scope="row">{name}</th><td>{x}</td><td>{y}</td></tr> }).collect_view()}
                 </tbody>
             </table>
-        })
+        }
+        .into_any())
     }
 }
 

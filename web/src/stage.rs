@@ -96,12 +96,61 @@ pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, h
     }
     ctx.stroke();
 
+    // Key rings (a router's placement of keys), under the dots; their owners get a swatch.
+    let views: Vec<NodeView> = nodes.iter().map(Node::view).collect();
+    let mut owners = vec![false; nodes.len()];
+    for (i, v) in views.iter().enumerate().filter(|(_, v)| !v.ring.is_empty()) {
+        draw_ring(ctx, &v.ring, &layout, i, width, height);
+        for (owner, _) in &v.ring {
+            if let Some(o) = owners.get_mut(*owner as usize) {
+                *o = true;
+            }
+        }
+    }
+
     draw_dots(ctx, runner, &layout, speed);
 
     for (i, n) in nodes.iter().enumerate() {
-        draw_node(ctx, n, layout.centres[i], layout.box_w, layout.box_h, hover == Some(i));
+        draw_node(ctx, n, &views[i], layout.centres[i], layout.box_w, layout.box_h, hover == Some(i));
+        if owners[i] {
+            let (cx, cy) = layout.centres[i];
+            let side = (layout.box_h / 3.0).clamp(4.0, 10.0);
+            ctx.set_fill_style_str(owner_colour(i as u32));
+            ctx.fill_rect(cx + layout.box_w / 2.0 - side - 2.0, cy - layout.box_h / 2.0 + 2.0, side, side);
+        }
     }
     layout
+}
+
+/// The colour of the keys a node holds, on a ring and on the node's swatch.
+pub fn owner_colour(node: u32) -> &'static str {
+    const PALETTE: [&str; 10] = ["#4cc2ff", "#3ddc84", "#ff9f43", "#c792ea", "#ffd43b", "#ff6b9a", "#2ec4b6", "#a3be8c", "#f78c6c", "#82aaff"];
+    PALETTE[node as usize % PALETTE.len()]
+}
+
+/// The key space as a ring round node `i`: equal arcs coloured by the node that holds
+/// them, and a white rim on those that moved at the last resize.
+fn draw_ring(ctx: &Ctx2d, ring: &[(u32, bool)], layout: &Layout, i: usize, width: f64, height: f64) {
+    let (cx, cy) = layout.centres[i];
+    let gap = layout.centres.iter().map(|(x, _)| (x - cx).abs()).filter(|d| *d > 1.0).fold(width, f64::min);
+    let radius = (gap * 0.45).min(height * 0.44).min(cx).max(layout.box_w * 0.6);
+    let thick = (radius * 0.16).clamp(5.0, 16.0);
+    let step = std::f64::consts::TAU / ring.len() as f64;
+    let start = -std::f64::consts::FRAC_PI_2;
+    ctx.set_line_width(thick);
+    for (k, (owner, _)) in ring.iter().enumerate() {
+        ctx.set_stroke_style_str(owner_colour(*owner));
+        ctx.begin_path();
+        let _ = ctx.arc(cx, cy, radius, start + k as f64 * step, start + (k + 1) as f64 * step + 0.004);
+        ctx.stroke();
+    }
+    ctx.set_line_width(3.0);
+    ctx.set_stroke_style_str("#ffffff");
+    for (k, _) in ring.iter().enumerate().filter(|(_, (_, moved))| *moved) {
+        ctx.begin_path();
+        let _ = ctx.arc(cx, cy, radius + thick / 2.0 + 3.0, start + k as f64 * step, start + (k + 1) as f64 * step);
+        ctx.stroke();
+    }
 }
 
 fn draw_dots(ctx: &Ctx2d, runner: &Runner, layout: &Layout, speed: f64) {
@@ -127,9 +176,8 @@ fn draw_dots(ctx: &Ctx2d, runner: &Runner, layout: &Layout, speed: f64) {
     }
 }
 
-fn draw_node(ctx: &Ctx2d, n: &Node, (cx, cy): (f64, f64), w: f64, h: f64, hovered: bool) {
+fn draw_node(ctx: &Ctx2d, n: &Node, view: &NodeView, (cx, cy): (f64, f64), w: f64, h: f64, hovered: bool) {
     let (word, fill) = condition(n);
-    let view = n.view();
     let (x, y) = (cx - w / 2.0, cy - h / 2.0);
     ctx.set_fill_style_str(fill);
     ctx.fill_rect(x, y, w, h);
@@ -141,7 +189,7 @@ fn draw_node(ctx: &Ctx2d, n: &Node, (cx, cy): (f64, f64), w: f64, h: f64, hovere
         ctx.set_fill_style_str(if load > 0.8 { "#ff5c5c" } else if load > 0.4 { "#ff9f43" } else { "#3ddc84" });
         ctx.fill_rect(x, y + h - 3.0_f64.min(h / 3.0), w * load, 3.0_f64.min(h / 3.0));
     }
-    draw_fill(ctx, &view, x, y, w, h);
+    draw_fill(ctx, view, x, y, w, h);
     ctx.set_stroke_style_str(if hovered { "#ffffff" } else if view.state.is_empty() { "#4a5b6e" } else { tone_colour(view.tone) });
     ctx.set_line_width(if hovered || !view.state.is_empty() { 2.0 } else { 1.0 });
     ctx.stroke_rect(x, y, w, h);

@@ -14,7 +14,7 @@ pub enum Command {
 pub const USAGE: &str = "usage:
   clusterlab list
   clusterlab describe ID
-  clusterlab run ID [--set KNOB=VALUE]... [--seed N] [--requests N | --until 60s] [--at \"TIME ENTRY\"]... [--json]
+  clusterlab run ID [--preset NAME] [--set KNOB=VALUE]... [--seed N] [--requests N | --until 60s] [--at \"TIME ENTRY\"]... [--json]
   clusterlab bench [--requests N] [--json]
 
 --at (or --fault) adds an entry to the run's schedule, replayed exactly:
@@ -97,6 +97,18 @@ fn parse_run<'a>(mut it: impl Iterator<Item = &'a String>) -> Result<Command, St
                 limit_set = true;
             }
             "--fault" | "--at" => spec.faults.push(value(a)?),
+            "--preset" => {
+                // A preset's knobs and schedule, in place: later --set and --at add to them.
+                let name = value("--preset")?;
+                let scene = clusterlab_sim::scene::find(id).map_err(|e| e.0)?;
+                let presets = &scene.info().presets;
+                let p = presets.iter().find(|p| p.name == name).ok_or_else(|| {
+                    let names: Vec<&str> = presets.iter().map(|p| p.name).collect();
+                    format!("--preset: scene '{id}' has no preset '{name}' (presets: {})", names.join(", "))
+                })?;
+                spec.set.extend(p.set.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                spec.faults.extend(p.faults.iter().map(|f| f.to_string()));
+            }
             "--json" => json = true,
             other => return Err(format!("run: unknown option '{other}'")),
         }

@@ -132,7 +132,7 @@ const BENCH_REPEATS: u32 = 5;
 
 fn bench(requests: u64, json: bool) {
     let mut rows = Vec::new();
-    for scene in ["load-balancing", "circuit-breaker"] {
+    for scene in clusterlab_sim::scene::SCENES.iter().map(|s| s.info().id) {
         // Untimed warm-up runs for 1.5 s (a virtual CPU idle before runs slower at first),
         // then the best of BENCH_REPEATS: the least disturbed run is the truest figure.
         let warm_start = Instant::now();

@@ -86,6 +86,10 @@ pub struct NodeView {
     pub fill: Option<f64>,
     /// A short line of the node's own (a key range, a version held); empty if none.
     pub note: String,
+    /// The key space drawn as a ring around the node (a router's placement of keys):
+    /// equal arcs in order round the ring, each with the node that holds it and whether
+    /// it moved at the last resize. Empty for nodes that place no keys.
+    pub ring: Vec<(NodeId, bool)>,
     pub completed: u64,
 }
 

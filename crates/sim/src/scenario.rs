@@ -10,7 +10,7 @@ use crate::scene::{SCENES, Scene, check_entry, find};
 pub const SPEED_MIN: f64 = 0.1;
 pub const SPEED_MAX: f64 = 1000.0;
 pub const DEFAULT_SPEED: f64 = 1.0;
-const RESERVED: [&str; 6] = ["p", "seed", "speed", "fault", "embed", "vs"];
+const RESERVED: [&str; 7] = ["p", "preset", "seed", "speed", "fault", "embed", "vs"];
 
 #[derive(Clone)]
 pub struct Scenario {
@@ -60,10 +60,21 @@ impl Scenario {
             None => SCENES[0],
         };
         let mut s = Scenario::new(scene);
+        // A preset is the starting point, whatever its place in the URL; the other
+        // parameters then change it.
+        if let Some((_, name)) = pairs.iter().find(|(k, _)| k == "preset") {
+            match s.with_preset(name) {
+                Some(p) => s = p,
+                None => {
+                    let names: Vec<&str> = scene.info().presets.iter().map(|p| p.name).collect();
+                    notices.push(format!("preset: '{name}' is not one of {}'s presets ({}); using the defaults", scene.info().id, names.join(", ")));
+                }
+            }
+        }
         let mut compare_text = None;
         for (k, v) in pairs {
             match k.as_str() {
-                "p" => {}
+                "p" | "preset" => {}
                 "embed" => s.embed = v.is_empty() || v == "1" || v == "true",
                 "seed" => match v.parse::<u64>() {
                     Ok(seed) => s.seed = seed,
@@ -234,5 +245,28 @@ mod tests {
         assert!(p.params.flag("health_checks"));
         assert_eq!(p.faults[0].to_string(), "10500ms kill server-2");
         assert!(s.with_preset("nope").is_none());
+    }
+
+    #[test]
+    fn a_preset_in_the_url_is_the_starting_point_and_other_parameters_change_it() {
+        let (s, notices) = Scenario::from_pairs(&pairs(&[
+            ("arrival_rate", "500"),
+            ("p", "load-balancing"),
+            ("preset", "dead-server-health-checks"),
+        ]));
+        assert!(notices.is_empty(), "{notices:?}");
+        assert!(s.params.flag("health_checks"));
+        assert_eq!(s.params.float("arrival_rate"), 500.0);
+        assert_eq!(s.faults[0].to_string(), "10500ms kill server-2");
+        let (s, notices) = Scenario::from_pairs(&pairs(&[
+            ("p", "load-balancing"),
+            ("preset", "nope"),
+            ("servers", "3"),
+        ]));
+        assert!(
+            notices[0].contains("'nope'") && notices[0].contains("dead-server-health-checks"),
+            "{notices:?}"
+        );
+        assert_eq!(s.params.int("servers"), 3);
     }
 }

@@ -24,6 +24,9 @@ pub struct ActionSpec {
     pub name: &'static str,
     /// What the argument is, in words (`a server's name`), if the action takes one.
     pub arg: Option<&'static str>,
+    /// When the argument names a node, the role of the nodes it can name: the page offers
+    /// the action in those nodes' menus. An action without argument gets a button.
+    pub role: Option<&'static str>,
     pub help: &'static str,
 }
 
@@ -71,6 +74,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::load_balancing::LoadBalancing,
     #[cfg(feature = "circuit-breaker")]
     &crate::scenes::circuit_breaker::CircuitBreaker,
+    #[cfg(feature = "sharding")]
+    &crate::scenes::sharding::Sharding,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

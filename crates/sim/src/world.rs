@@ -94,6 +94,7 @@ pub struct World {
     actions: &'static [ActionSpec],
     /// The scene's view of this world (measures, actions); set once the scene is built.
     probe: Option<Box<dyn Probe>>,
+    started: bool,
 }
 
 impl World {
@@ -130,6 +131,7 @@ impl World {
             params,
             actions,
             probe: None,
+            started: false,
         }
     }
 
@@ -146,9 +148,15 @@ impl World {
         self.probe.as_deref().expect("the scene is built")
     }
 
+    /// Adds a node; one added while the run plays (a scene's action, such as adding a
+    /// shard) starts at once.
     pub fn add_node(&mut self, name: impl Into<String>, role: &'static str, comp: Box<dyn Component>) -> NodeId {
         self.nodes.push(Node { name: name.into(), role, alive: true, hung: false, slow: 1.0, state: 0, side: NO_SIDE, epoch: 0, comp });
-        (self.nodes.len() - 1) as NodeId
+        let id = (self.nodes.len() - 1) as NodeId;
+        if self.started {
+            self.dispatch(id, |c, ctx| c.on_start(ctx));
+        }
+        id
     }
 
     /// A generator of its own for one part of the model, derived from the world's seed and
@@ -265,6 +273,7 @@ impl World {
     }
 
     pub fn start(&mut self) {
+        self.started = true;
         for id in 0..self.nodes.len() as NodeId {
             self.dispatch(id, |c, ctx| c.on_start(ctx));
         }
@@ -454,8 +463,13 @@ impl World {
             }
             Fault::Set(knob, text) => self.set_knob(knob, text),
             Fault::Action(name, arg) => {
+                // Checked again at its instant: entries scheduled earlier may have changed
+                // the world since (the shard to remove was removed already); such an
+                // action does nothing.
                 let mut probe = self.probe.take().expect("the scene is built");
-                probe.on_action(self, name, arg.as_deref());
+                if probe.check_action(self, name, arg.as_deref()).is_ok() {
+                    probe.on_action(self, name, arg.as_deref());
+                }
                 self.probe = Some(probe);
             }
         }

@@ -109,3 +109,134 @@ fn refused_connections_open_the_breaker_too() {
     assert!(metric(&r, "fast_failures") > 1000.0);
     assert!(metric(&r, "dependency_calls") < r.requests.sent as f64 * 0.8);
 }
+
+fn numbers(r: &Report, name: &str) -> Vec<f64> {
+    r.metrics[name]
+        .as_array()
+        .unwrap_or_else(|| panic!("metric {name}"))
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn timestamps_on_range_sharding_make_one_hot_shard_and_hashing_spreads_them() {
+    let limit = Limit::Until(40_000_000);
+    let range = run(preset("sharding", "hot-shard-sequential-range").limit(limit));
+    let hashed = run(preset("sharding", "hot-shard-sequential-range")
+        .set("strategy", "consistent-hash")
+        .limit(limit));
+    let load = numbers(&range, "per_shard_load");
+    assert_eq!(
+        load.iter().filter(|l| **l > 0.0).count(),
+        1,
+        "every timestamp on one shard: {load:?}"
+    );
+    assert!(
+        metric(&range, "load_imbalance") > 3.9,
+        "{}",
+        metric(&range, "load_imbalance")
+    );
+    assert!(
+        range.requests.rejected > 10_000,
+        "the hot shard overflows: {:?}",
+        range.requests
+    );
+    assert!(
+        metric(&hashed, "load_imbalance") < 1.25,
+        "{}",
+        metric(&hashed, "load_imbalance")
+    );
+    assert_eq!(hashed.requests.rejected, 0);
+    assert!(hashed.latency_us.p99 * 10.0 < range.latency_us.p99);
+}
+
+#[test]
+fn adding_a_shard_moves_most_keys_under_modulo_and_a_fifth_on_a_ring() {
+    let limit = Limit::Until(30_000_000);
+    let modulo = run(preset("sharding", "resize-modulo").limit(limit));
+    let ring = run(preset("sharding", "resize-consistent-hash").limit(limit));
+    assert!(
+        (metric(&modulo, "keys_moved_fraction") - 0.8).abs() < 0.01,
+        "{}",
+        metric(&modulo, "keys_moved_fraction")
+    );
+    assert!(
+        (metric(&ring, "keys_moved_fraction") - 0.2).abs() < 0.06,
+        "{}",
+        metric(&ring, "keys_moved_fraction")
+    );
+    // The new shard takes work from the resize on, under both.
+    for r in [&modulo, &ring] {
+        assert_eq!(numbers(r, "per_shard_load").len(), 5);
+        assert!(numbers(r, "per_shard_load")[4] > 4_000.0);
+        assert_eq!(metric(r, "shards_now"), 5.0);
+    }
+}
+
+#[test]
+fn removing_a_shard_on_a_ring_moves_only_its_keys_and_killing_one_fails_only_its_keys() {
+    let spec = RunSpec::new("sharding")
+        .set("strategy", "consistent-hash")
+        .limit(Limit::Until(20_000_000));
+    let removed = run(spec.clone().fault("5s remove-shard shard-2"));
+    let share_before = run(spec.clone().limit(Limit::Requests(10)));
+    let shard2 = numbers(&share_before, "per_shard_keys")[1];
+    assert!(
+        (metric(&removed, "keys_moved_fraction") - shard2).abs() < 0.002,
+        "moved {} vs its share {shard2}",
+        metric(&removed, "keys_moved_fraction")
+    );
+    let load = numbers(&removed, "per_shard_load");
+    assert!(
+        load[1] < 0.3 * load[0],
+        "shard-2 takes nothing after 5 s: {load:?}"
+    );
+    let killed = run(spec.fault("5s kill shard-3"));
+    let failed = killed.requests.failed as f64 / (15.0 * 3000.0);
+    let share3 = numbers(&share_before, "per_shard_keys")[2];
+    assert!(
+        (failed - share3).abs() < 0.03,
+        "after the kill, requests fail in proportion to shard-3's keys: {failed} vs {share3}"
+    );
+}
+
+#[test]
+fn virtual_nodes_even_out_the_ring_and_range_keeps_scans_on_one_shard() {
+    let spec = |vnodes: &str| {
+        RunSpec::new("sharding")
+            .seed(3)
+            .set("shards", "8")
+            .set("vnodes", vnodes)
+            .limit(Limit::Requests(20_000))
+    };
+    let one = run(spec("1"));
+    let many = run(spec("200"));
+    assert!(
+        metric(&one, "key_share_imbalance") > 1.8,
+        "{}",
+        metric(&one, "key_share_imbalance")
+    );
+    assert!(
+        metric(&many, "key_share_imbalance") < 1.3,
+        "{}",
+        metric(&many, "key_share_imbalance")
+    );
+    let scan = |strategy: &str| {
+        run(RunSpec::new("sharding")
+            .set("strategy", strategy)
+            .set("query_keys", "4")
+            .limit(Limit::Requests(20_000)))
+    };
+    let (range, hashed) = (scan("range"), scan("consistent-hash"));
+    assert!(
+        metric(&range, "cross_shard_ratio") < 0.01,
+        "{}",
+        metric(&range, "cross_shard_ratio")
+    );
+    assert!(
+        metric(&hashed, "cross_shard_ratio") > 0.8,
+        "{}",
+        metric(&hashed, "cross_shard_ratio")
+    );
+}

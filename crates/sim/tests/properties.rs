@@ -83,7 +83,19 @@ proptest! {
         // Live knob changes join the schedule beside the faults.
         let live: Vec<&KnobSpec> = scene.info().knobs.iter().filter(|k| k.live).collect();
         for (kind, a, b, at_us, factor) in faults {
-            let entry = if kind % 8 >= 6 {
+            let actions = scene.info().actions;
+            let entry = if kind % 16 >= 13 && !actions.is_empty() {
+                // A scene action, on a node of the role it names if it takes one.
+                let action = &actions[a % actions.len()];
+                let arg = action.role.map(|role| {
+                    let of_role: Vec<&str> = sim.world.nodes().iter().filter(|n| n.role == role).map(|n| n.name.as_str()).collect();
+                    of_role[b % of_role.len()].to_string()
+                });
+                // Refused when it cannot apply to the world as built (removing the last
+                // shard): that refusal is itself tested elsewhere.
+                let _ = sim.add_fault(ScheduledFault { at_us, fault: Fault::Action(action.name.to_string(), arg) });
+                continue;
+            } else if kind % 8 >= 6 {
                 let spec = live[a % live.len()];
                 ScheduledFault { at_us, fault: Fault::Set(spec.name.to_string(), value_for(spec, &randoms[b % randoms.len()])) }
             } else {

@@ -18,6 +18,42 @@ fn mean_between(sim: &Sim, column: &str, from_s: f64, to_s: f64) -> f64 {
 }
 
 #[test]
+fn shard_actions_are_checked_by_name_and_replay_exactly() {
+    let bad = |entries: &[&str], shards: &str| {
+        let mut spec = RunSpec::new("sharding")
+            .set("shards", shards)
+            .limit(Limit::Until(2_000_000));
+        for e in entries {
+            spec = spec.fault(e);
+        }
+        Sim::new(&spec).err().map(|e| e.0).unwrap_or_default()
+    };
+    let e = bad(&["1s remove-shard shard-9"], "4");
+    assert!(
+        e.contains("no shard named 'shard-9'") && e.contains("shard-1, shard-2, shard-3, shard-4"),
+        "{e}"
+    );
+    assert!(bad(&["1s remove-shard shard-1"], "1").contains("'shard-1' is the last shard"));
+    assert!(bad(&["1s add-shard"], "64").contains("already 64 shards"));
+    assert!(bad(&["1s remove-shard"], "4").contains("'remove-shard' needs a shard's name"));
+    // Entries that were valid when scheduled but no longer apply at their instant do nothing.
+    let spec = RunSpec::new("sharding")
+        .set("shards", "2")
+        .fault("1s remove-shard shard-1")
+        .fault("2s remove-shard shard-2")
+        .limit(Limit::Until(3_000_000));
+    let sim = run(&spec);
+    assert_eq!(sim.metrics()["shards_now"], 1);
+    assert_eq!(sim.world.violations().1, 0);
+    let resize = RunSpec::new("sharding")
+        .seed(5)
+        .fault("1s add-shard")
+        .fault("2s remove-shard shard-1")
+        .limit(Limit::Until(3_000_000));
+    assert_eq!(trace_hash(&resize).unwrap(), trace_hash(&resize).unwrap());
+}
+
+#[test]
 fn a_rate_change_at_t_changes_the_offered_load_from_t_and_replays_exactly() {
     let spec = RunSpec::new("load-balancing").seed(3).set("arrival_rate", "1000").fault("10s set arrival_rate=3000").limit(Limit::Until(20_000_000));
     let sim = run(&spec);
@@ -110,8 +146,8 @@ mod with_actions {
         title: "Toy",
         knobs: common_knobs("100", 1e4),
         actions: &[
-            ActionSpec { name: "flush", arg: None, help: "" },
-            ActionSpec { name: "resize", arg: Some("a number of slots from 1 to 8"), help: "" },
+            ActionSpec { name: "flush", arg: None, role: None, help: "" },
+            ActionSpec { name: "resize", arg: Some("a number of slots from 1 to 8"), role: None, help: "" },
         ],
         presets: vec![],
         view: SceneView { stage: StageView { columns: &[], links: &[] }, charts: vec![], compare: &[] },

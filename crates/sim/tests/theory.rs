@@ -79,3 +79,68 @@ fn hung_dependency_caps_a_at_workers_over_timeout() {
     let answered_per_s = r.requests.failed as f64 / (r.virtual_time_us as f64 / 1e6);
     assert_close("A's answer rate", answered_per_s, theory(&r, "a_capacity_when_b_hangs_rps"), 0.05);
 }
+
+/// Consistent hashing (Karger et al.): adding a shard to n moves 1/(n+1) of the keys on
+/// average over rings, modulo n/(n+1); and the largest key share over the mean averages
+/// E[max of n Gamma(v)]/v over rings with v virtual nodes per shard. Averaged over 40
+/// seeds (each seed places the ring's points anew), uniform keys.
+#[test]
+fn ring_resizes_and_shares_match_consistent_hashing_theory() {
+    let seeds = 40;
+    let mean = |f: &dyn Fn(u64) -> (f64, f64)| {
+        let (mut got, mut want) = (0.0, 0.0);
+        for seed in 0..seeds {
+            let (g, w) = f(seed);
+            got += g / seeds as f64;
+            want += w / seeds as f64;
+        }
+        (got, want)
+    };
+    for (n, strategy, tolerance) in [
+        (4, "consistent-hash", 0.05),
+        (8, "consistent-hash", 0.06),
+        (4, "modulo", 0.01),
+        (8, "modulo", 0.01),
+    ] {
+        let (got, want) = mean(&|seed| {
+            let r = run(&RunSpec::new("sharding")
+                .seed(seed)
+                .set("shards", &n.to_string())
+                .set("strategy", strategy)
+                .set("vnodes", "100")
+                .set("keys", "20000")
+                .fault("1ms add-shard")
+                .limit(Limit::Requests(10)));
+            (
+                r.metrics["keys_moved_fraction"].as_f64().unwrap(),
+                theory(&r, "keys_moved_fraction"),
+            )
+        });
+        assert_close(
+            &format!("keys moved, {strategy} {n} → {}", n + 1),
+            got,
+            want,
+            tolerance,
+        );
+    }
+    for (vnodes, tolerance) in [("1", 0.08), ("10", 0.05), ("100", 0.03)] {
+        let (got, want) = mean(&|seed| {
+            let r = run(&RunSpec::new("sharding")
+                .seed(seed)
+                .set("shards", "8")
+                .set("vnodes", vnodes)
+                .set("keys", "100000")
+                .limit(Limit::Requests(10)));
+            (
+                r.metrics["key_share_imbalance"].as_f64().unwrap(),
+                theory(&r, "load_imbalance"),
+            )
+        });
+        assert_close(
+            &format!("largest key share over the mean, 8 shards, {vnodes} vnodes"),
+            got,
+            want,
+            tolerance,
+        );
+    }
+}

@@ -20,6 +20,8 @@ pub struct Server {
     pub completed: u64,
     pub rejected: u64,
     pub queue_max: u32,
+    /// A line the scene gives the server to show (the keys a shard holds).
+    pub note: String,
     /// Integral over time of the number in the system (waiting + served), for its mean.
     area: f64,
     last_change_us: Micros,
@@ -39,6 +41,7 @@ impl Server {
             completed: 0,
             rejected: 0,
             queue_max: 0,
+            note: String::new(),
             area: 0.0,
             last_change_us: 0,
         }
@@ -115,6 +118,7 @@ impl Component for Server {
             busy: self.workers - self.idle.len() as u32,
             workers: self.workers,
             completed: self.completed,
+            note: self.note.clone(),
             ..NodeView::default()
         }
     }

@@ -4,6 +4,7 @@
 
 use super::deadlines::Deadlines;
 use crate::component::{Component, Ctx, NodeView, Tone};
+use crate::keys::KeyDist;
 use crate::knob::{Params, Value};
 use crate::traffic::Shape;
 use crate::ledger::Outcome;
@@ -23,8 +24,11 @@ pub struct Source {
     period_us: Micros,
     generation: u64,
     timeout_us: Micros,
-    /// Requests carry a key drawn uniformly from `0..keys` (a user, a client address).
-    keys: u64,
+    /// Requests carry a key (a user, a client address, a record id), uniform over
+    /// `0..keys` unless the scene gives a distribution (`keyed`).
+    keys: KeyDist,
+    /// The Zipf exponent, kept for a live switch to `key_dist=zipf`.
+    zipf_s: f64,
     /// The next arrival, kept fractional so rounding to microseconds never drifts the rate.
     next_arrival_us: f64,
     deadlines: Deadlines,
@@ -44,7 +48,8 @@ impl Source {
             period_us: 1,
             generation: 0,
             timeout_us,
-            keys: keys.max(1),
+            keys: KeyDist::uniform(keys),
+            zipf_s: 1.0,
             next_arrival_us: 0.0,
             deadlines: Deadlines::new(DEADLINE),
             expired: Vec::new(),
@@ -57,6 +62,14 @@ impl Source {
     pub fn shaped(mut self, p: &Params) -> Self {
         self.shape = Shape::from_name(p.choice("traffic")).expect("choices are shape names");
         self.period_us = p.duration("traffic_period");
+        self
+    }
+
+    /// Keys drawn from the key knobs (`keys`, `key_dist`, `zipf_s`), which then also
+    /// change live.
+    pub fn keyed(mut self, p: &Params) -> Self {
+        self.keys = KeyDist::from_params(p);
+        self.zipf_s = p.float("zipf_s");
         self
     }
 
@@ -114,7 +127,7 @@ impl Component for Source {
             self.running = false;
             return;
         };
-        let key = self.rng.below(self.keys);
+        let key = self.keys.draw(&mut self.rng);
         ctx.send(self.target, Msg { kind: Kind::Request, req, key, tag: 0 });
         self.deadlines.add(ctx, self.timeout_us, req.0);
         self.schedule_next(ctx);
@@ -138,6 +151,17 @@ impl Component for Source {
             ("arrival_rate", Value::Float(r)) => self.rate_per_s = *r,
             ("traffic", Value::Choice(name)) => self.shape = Shape::from_name(name).expect("choices are shape names"),
             ("traffic_period", Value::Duration(us)) => self.period_us = *us,
+            ("key_dist", Value::Choice(name)) => {
+                self.keys = self.keys.with(name, self.zipf_s);
+                return;
+            }
+            ("zipf_s", Value::Float(s)) => {
+                if let KeyDist::Zipf { n, .. } = self.keys {
+                    self.keys = KeyDist::named("zipf", n, *s);
+                }
+                self.zipf_s = *s;
+                return;
+            }
             _ => return,
         }
         // Arrivals are memoryless: drawing the next one afresh from now, at the new

@@ -4,3 +4,5 @@
 pub mod circuit_breaker;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
+#[cfg(feature = "sharding")]
+pub mod sharding;

@@ -4,4 +4,6 @@
 pub mod circuit_breaker;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
+#[cfg(feature = "sharding")]
+pub mod sharding;
 pub mod theory;
