@@ -1,35 +1,18 @@
-//! clusterlab-sim: the virtual cluster. A deterministic discrete-event simulation in
-//! integer virtual microseconds, with sans-IO components, one owner of time and of
-//! randomness, faults as data, fixed-memory measures and invariant checkers that sit
-//! outside the components they check. It knows nothing of browsers.
+//! clusterlab-sim: the virtual cluster. The scenes (one pattern each, with its story),
+//! runs and their reports, on the engine of `clusterlab-engine`, whose modules are
+//! re-exported here under the same names. It knows nothing of browsers.
+
+// The engine: built for speed even in the page's wasm (its own crate, so that a profile
+// can give it opt-level 3 while scenes, stories and the rest are built for size).
+pub use clusterlab_engine::{check, component, components, dist, error, fault, histogram, keys, knob, ledger, msg, narrative, rng, series, time, trace, traffic, view, world};
 
 pub mod catalogue;
-pub mod check;
-pub mod component;
-pub mod components;
-pub mod dist;
-pub mod error;
-pub mod fault;
-pub mod histogram;
-pub mod keys;
-pub mod knob;
-pub mod ledger;
-pub mod msg;
-pub mod narrative;
 pub mod narratives;
-mod queue;
 pub mod report;
-pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod scene;
 pub mod scenes;
-pub mod series;
-pub mod time;
-pub mod trace;
-pub mod traffic;
-pub mod view;
-pub mod world;
 
 pub use error::{Error, Result};
 pub use report::Report;
