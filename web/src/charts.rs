@@ -1,31 +1,31 @@
-//! Charts (plotters-canvas): lines over virtual time, with theory drawn beside the
-//! measurement where theory gives a number.
+//! Charts, drawn straight on a canvas: lines over virtual time, theory dashed beside the
+//! measurement, axes with round ticks, and the legend under the plot so that it never
+//! covers a line.
 
-use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
-use web_sys::HtmlCanvasElement;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{CanvasRenderingContext2d as Ctx2d, HtmlCanvasElement};
 
 pub struct Line {
     pub label: String,
-    pub colour: RGBColor,
+    pub colour: &'static str,
     pub points: Vec<(f64, f64)>,
     /// Theory: drawn dashed.
     pub dashed: bool,
 }
 
-const BG: RGBColor = RGBColor(11, 16, 21);
-const GRID: RGBColor = RGBColor(38, 50, 65);
-const INK: RGBColor = RGBColor(139, 152, 165);
-pub const BLUE: RGBColor = RGBColor(76, 194, 255);
-pub const GREEN: RGBColor = RGBColor(61, 220, 132);
-pub const ORANGE: RGBColor = RGBColor(255, 159, 67);
-pub const RED: RGBColor = RGBColor(255, 92, 92);
-pub const YELLOW: RGBColor = RGBColor(255, 212, 59);
-pub const WHITE: RGBColor = RGBColor(230, 237, 243);
-pub const PURPLE: RGBColor = RGBColor(199, 125, 255);
+const BG: &str = "#0b1015";
+const GRID: &str = "#263241";
+const INK: &str = "#8b98a5";
+pub const BLUE: &str = "#4cc2ff";
+pub const GREEN: &str = "#3ddc84";
+pub const ORANGE: &str = "#ff9f43";
+pub const RED: &str = "#ff5c5c";
+pub const YELLOW: &str = "#ffd43b";
+pub const WHITE: &str = "#e6edf3";
+pub const PURPLE: &str = "#c77dff";
 
 /// The shade of a colour the scene's view names.
-pub fn colour(c: clusterlab_sim::view::Colour) -> RGBColor {
+pub fn colour(c: clusterlab_sim::view::Colour) -> &'static str {
     use clusterlab_sim::view::Colour as C;
     match c {
         C::Blue => BLUE,
@@ -38,61 +38,161 @@ pub fn colour(c: clusterlab_sim::view::Colour) -> RGBColor {
     }
 }
 
+const FONT: &str = "10px system-ui, sans-serif";
+const SAMPLE_W: f64 = 16.0;
+
 /// Draws `lines` on `canvas` (already sized in device pixels; `scale` = devicePixelRatio).
-pub fn draw(canvas: HtmlCanvasElement, title: &str, y_desc: &str, lines: &[Line], scale: f64) -> Result<(), String> {
-    let backend = CanvasBackend::with_canvas_object(canvas).ok_or("no 2D context for a chart")?;
-    let root = backend.into_drawing_area();
-    let err = |e: DrawingAreaErrorKind<_>| format!("chart '{title}': {e:?}");
-    root.fill(&BG).map_err(err)?;
-    let x_max = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(1.0, f64::max);
-    let x_min = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(x_max, f64::min).min(x_max - 1.0).max(0.0);
-    let y_max = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).filter(|y| y.is_finite()).fold(0.0, f64::max).max(1e-9) * 1.15;
-    let px = |v: f64| (v * scale) as u32;
-    let font = |size: f64| ("system-ui, sans-serif", size * scale).into_font().color(&INK);
-    let mut chart = ChartBuilder::on(&root)
-        .margin(px(6.0))
-        .caption(title, ("system-ui, sans-serif", 12.0 * scale).into_font().color(&WHITE))
-        .x_label_area_size(px(18.0))
-        .y_label_area_size(px(40.0))
-        .build_cartesian_2d(x_min..x_max, 0.0..y_max)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .light_line_style(GRID.mix(0.4))
-        .bold_line_style(GRID)
-        .axis_style(GRID)
-        .label_style(font(10.0))
-        .x_labels(5)
-        .y_labels(4)
-        .x_label_formatter(&|x| if x_max - x_min < 10.0 { format!("{x:.1}s") } else { format!("{x:.0}s") })
-        .y_label_formatter(&|y| format_value(*y))
-        .y_desc(y_desc)
-        .draw()
-        .map_err(err)?;
+pub fn draw(canvas: HtmlCanvasElement, title: &str, unit: &str, lines: &[Line], scale: f64) -> Result<(), String> {
+    let ctx: Ctx2d = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into().ok())
+        .ok_or_else(|| format!("chart '{title}': no 2D context"))?;
+    let (w, h) = (f64::from(canvas.width()) / scale, f64::from(canvas.height()) / scale);
+    let _ = ctx.set_transform(scale, 0.0, 0.0, scale, 0.0, 0.0);
+    ctx.set_fill_style_str(BG);
+    ctx.fill_rect(0.0, 0.0, w, h);
+    ctx.set_font(FONT);
+
+    // The legend under the plot, wrapped to the width: where each entry goes.
+    let mut entries = Vec::with_capacity(lines.len());
+    let (mut x, mut rows) = (8.0, 1.0);
     for l in lines {
-        let style = ShapeStyle { color: l.colour.to_rgba(), filled: false, stroke_width: px(if l.dashed { 1.0 } else { 1.6 }).max(1) };
-        let legend = move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 14, y)], style);
-        if l.dashed {
-            chart
-                .draw_series(DashedLineSeries::new(l.points.iter().copied(), px(6.0), px(4.0), style))
-                .map_err(err)?
-                .label(l.label.clone())
-                .legend(legend);
-        } else {
-            chart.draw_series(LineSeries::new(l.points.iter().copied(), style)).map_err(err)?.label(l.label.clone()).legend(legend);
+        let width = SAMPLE_W + 4.0 + ctx.measure_text(&l.label).map(|m| m.width()).unwrap_or(40.0) + 10.0;
+        if x + width > w - 4.0 && x > 8.0 {
+            x = 8.0;
+            rows += 1.0;
         }
+        entries.push((x, rows));
+        x += width;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(BG.mix(0.8))
-        .border_style(GRID)
-        .label_font(font(10.0))
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)
+    let legend_h = rows * 13.0 + 2.0;
+
+    // The plot area and its scales.
+    let (left, right, top, bottom) = (40.0, w - 8.0, 20.0, h - 16.0 - legend_h);
+    if right - left < 20.0 || bottom - top < 20.0 {
+        return Ok(());
+    }
+    let xs = || lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
+    let x_max = xs().fold(1.0, f64::max);
+    let x_min = xs().fold(x_max, f64::min).min(x_max - 1.0).max(0.0);
+    let y_top = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).filter(|y| y.is_finite()).fold(0.0, f64::max).max(1e-9) * 1.15;
+    let y_step = round_step(y_top / 4.0);
+    let y_max = (y_top / y_step).ceil() * y_step;
+    let px = |t: f64| left + (t - x_min) / (x_max - x_min) * (right - left);
+    let py = |v: f64| bottom - v / y_max * (bottom - top);
+
+    ctx.set_fill_style_str(WHITE);
+    ctx.set_font("12px system-ui, sans-serif");
+    ctx.set_text_align("center");
+    let _ = ctx.fill_text(title, w / 2.0, 13.0);
+    let title_w = ctx.measure_text(title).map(|m| m.width()).unwrap_or(w);
+    ctx.set_font(FONT);
+    // The unit in the top-left corner, where the title leaves room for it.
+    let unit_w = ctx.measure_text(unit).map(|m| m.width()).unwrap_or(w);
+    let show_unit = unit_w + 8.0 < (w - title_w) / 2.0;
+
+    // Grid and ticks.
+    ctx.set_stroke_style_str(GRID);
+    ctx.set_line_width(1.0);
+    ctx.set_fill_style_str(INK);
+    ctx.set_text_align("right");
+    let mut v = 0.0;
+    while v <= y_max * 1.0001 {
+        let y = py(v).round() + 0.5;
+        ctx.begin_path();
+        ctx.move_to(left, y);
+        ctx.line_to(right, y);
+        ctx.stroke();
+        let _ = ctx.fill_text(&format_value(v), left - 4.0, y + 3.5);
+        v += y_step;
+    }
+    ctx.set_text_align("left");
+    if show_unit {
+        let _ = ctx.fill_text(unit, 2.0, top - 8.0);
+    }
+    ctx.set_text_align("center");
+    let x_step = round_step((x_max - x_min) / 5.0);
+    let mut t = (x_min / x_step).ceil() * x_step;
+    while t <= x_max + 1e-9 {
+        let x = px(t).round() + 0.5;
+        ctx.begin_path();
+        ctx.move_to(x, top);
+        ctx.line_to(x, bottom);
+        ctx.stroke();
+        let label = if x_step < 1.0 { format!("{t:.1}s") } else { format!("{t:.0}s") };
+        let _ = ctx.fill_text(&label, x, bottom + 12.0);
+        t += x_step;
+    }
+
+    // The lines, then the legend.
+    let dash = dash_pattern();
+    let solid = js_sys::Array::new();
+    ctx.save();
+    ctx.begin_path();
+    ctx.rect(left, top - 1.0, right - left, bottom - top + 2.0);
+    ctx.clip();
+    for l in lines {
+        stroke_style(&ctx, l, &dash, &solid);
+        ctx.begin_path();
+        for (i, (t, v)) in l.points.iter().filter(|p| p.1.is_finite()).enumerate() {
+            if i == 0 {
+                ctx.move_to(px(*t), py(*v));
+            } else {
+                ctx.line_to(px(*t), py(*v));
+            }
+        }
+        ctx.stroke();
+    }
+    ctx.restore();
+    ctx.set_text_align("left");
+    for (l, (x, row)) in lines.iter().zip(entries) {
+        let y = bottom + 16.0 + row * 13.0 - 4.0;
+        stroke_style(&ctx, l, &dash, &solid);
+        ctx.begin_path();
+        ctx.move_to(x, y - 3.0);
+        ctx.line_to(x + SAMPLE_W, y - 3.0);
+        ctx.stroke();
+        ctx.set_fill_style_str(INK);
+        let _ = ctx.fill_text(&l.label, x + SAMPLE_W + 4.0, y);
+    }
+    let _ = ctx.set_line_dash(&solid);
+    Ok(())
+}
+
+fn dash_pattern() -> js_sys::Array {
+    let a = js_sys::Array::new();
+    a.push(&JsValue::from_f64(5.0));
+    a.push(&JsValue::from_f64(4.0));
+    a
+}
+
+fn stroke_style(ctx: &Ctx2d, l: &Line, dash: &js_sys::Array, solid: &js_sys::Array) {
+    ctx.set_stroke_style_str(l.colour);
+    ctx.set_line_width(if l.dashed { 1.2 } else { 1.6 });
+    let _ = ctx.set_line_dash(if l.dashed { dash } else { solid });
+}
+
+/// A round step (1, 2 or 5 times a power of ten) near `raw`.
+fn round_step(raw: f64) -> f64 {
+    if !(raw > 0.0) || !raw.is_finite() {
+        return 1.0;
+    }
+    let base = 10f64.powf(raw.log10().floor());
+    let m = raw / base;
+    base * if m <= 1.0 { 1.0 } else if m <= 2.0 { 2.0 } else if m <= 5.0 { 5.0 } else { 10.0 }
 }
 
 fn format_value(y: f64) -> String {
-    if y >= 1000.0 { format!("{:.0}k", y / 1000.0) } else if y >= 10.0 { format!("{y:.0}") } else { format!("{y:.1}") }
+    if y >= 1000.0 {
+        let k = y / 1000.0;
+        if k.fract() == 0.0 { format!("{k:.0}k") } else { format!("{k:.1}k") }
+    } else if y >= 10.0 || y == 0.0 {
+        format!("{y:.0}")
+    } else if y >= 0.1 {
+        format!("{y:.1}")
+    } else {
+        format!("{y:.2}")
+    }
 }
