@@ -10,6 +10,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const port = '4176';
 const base = `http://127.0.0.1:${port}/sub/clusterlab/`;
 const server = spawn('node', [join(here, '..', 'serve.mjs')], { env: { ...process.env, PORT: port }, stdio: 'ignore' });
+// The preset of each scene with the most on the stage.
+const BUSIEST = [
+  ['load-balancing', 'slow-server-round-robin'],
+  ['circuit-breaker', 'hung-dependency-no-breaker'],
+  ['sharding', 'hot-shard-sequential-range'],
+];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 try {
@@ -49,6 +55,19 @@ try {
       requestAnimationFrame(step);
     })),
   };
+  // Each scene on its busiest preset, 1x speed: our work per frame, p95 over the last 240 frames.
+  result.scenes = [];
+  for (const [scene, preset] of BUSIEST) {
+    const query = `?p=${scene}&preset=${preset}`;
+    await page.goto(`${base}${query}`);
+    await page.waitForTimeout(8_000);
+    result.scenes.push({
+      scene,
+      query,
+      p95_ms: Number(await stage.getAttribute('data-frame-p95')),
+      dots_drawn: Number(await stage.getAttribute('data-flights')),
+    });
+  }
   console.log(JSON.stringify(result));
   await browser.close();
 } finally {
