@@ -29,10 +29,12 @@ pub enum Dot {
     Probe,
     Refused,
     Dropped,
+    Write,
+    Miss,
 }
 
 impl Dot {
-    pub const ALL: [Dot; 7] = [Dot::Request, Dot::Response, Dot::Error, Dot::Probe, Dot::Health, Dot::Refused, Dot::Dropped];
+    pub const ALL: [Dot; 9] = [Dot::Request, Dot::Write, Dot::Response, Dot::Miss, Dot::Error, Dot::Probe, Dot::Health, Dot::Refused, Dot::Dropped];
     pub fn label(self) -> &'static str {
         match self {
             Dot::Request => "request / call",
@@ -42,6 +44,8 @@ impl Dot {
             Dot::Probe => "half-open probe",
             Dot::Refused => "connection refused",
             Dot::Dropped => "lost (loss, partition, hung)",
+            Dot::Write => "write",
+            Dot::Miss => "cache miss",
         }
     }
     pub fn colour(self) -> &'static str {
@@ -53,6 +57,8 @@ impl Dot {
             Dot::Probe => "#ffd43b",
             Dot::Refused => "#ff5c5c",
             Dot::Dropped => "#c77dff",
+            Dot::Write => "#ff6b9a",
+            Dot::Miss => "#e6edf3",
         }
     }
 }
@@ -79,11 +85,13 @@ pub struct Runner {
     notices: Vec<String>,
 }
 
-fn dot_of(kind: Kind, tag: u32) -> Dot {
+fn dot_of(kind: Kind) -> Dot {
     match kind {
         Kind::Request => Dot::Request,
-        Kind::Call if tag & 1 == 1 => Dot::Probe,
+        Kind::Probe => Dot::Probe,
         Kind::Call => Dot::Request,
+        Kind::Write => Dot::Write,
+        Kind::Miss => Dot::Miss,
         Kind::Response => Dot::Response,
         Kind::Error | Kind::Reject => Dot::Error,
         Kind::HealthCheck | Kind::HealthReply => Dot::Health,
@@ -143,7 +151,7 @@ impl Runner {
         let Some(mut ring) = self.sim.world.ring.take() else { return };
         for r in ring.drain() {
             let flight = match r {
-                Record::Send { t0, t1, from, to, msg } => Some(Flight { t0, t1, from, to, dot: dot_of(msg.kind, msg.tag) }),
+                Record::Send { t0, t1, from, to, msg } => Some(Flight { t0, t1, from, to, dot: dot_of(msg.kind) }),
                 Record::Bounce { t0, t1, from, to, .. } => Some(Flight { t0, t1, from, to, dot: Dot::Refused }),
                 Record::Drop { t, from, to, .. } => Some(Flight { t0: t, t1: t, from, to, dot: Dot::Dropped }),
                 Record::Fault { t, index } => {

@@ -28,10 +28,16 @@ pub enum Kind {
     Error,
     /// Refused for lack of room (503, 429).
     Reject,
-    /// A call from a service to its dependency.
+    /// A call from a service to its dependency (a read, where data is concerned).
     Call,
     HealthCheck,
     HealthReply,
+    /// A call that tests whether a failing dependency is back (a half-open probe).
+    Probe,
+    /// A request that changes data: `value` is what it writes (0 deletes).
+    Write,
+    /// A cache's answer that it does not hold the key.
+    Miss,
 }
 
 impl Kind {
@@ -44,23 +50,28 @@ impl Kind {
             Kind::Call => "call",
             Kind::HealthCheck => "health-check",
             Kind::HealthReply => "health-reply",
+            Kind::Probe => "probe",
+            Kind::Write => "write",
+            Kind::Miss => "miss",
         }
     }
 }
 
 /// `key` is what routing and sharding look at (a user, a client address);
-/// `tag` is the sender's own bookkeeping, echoed back in the answer.
+/// `tag` is the sender's own bookkeeping, echoed back in the answer; `value` is the data
+/// a write carries or a read returns (a version number), 0 where none travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Msg {
     pub kind: Kind,
     pub req: ReqId,
     pub key: u64,
     pub tag: u32,
+    pub value: u32,
 }
 
 impl Msg {
     pub fn new(kind: Kind, req: ReqId) -> Msg {
-        Msg { kind, req, key: 0, tag: 0 }
+        Msg { kind, req, key: 0, tag: 0, value: 0 }
     }
     /// The answer to this message: same request, key and tag.
     pub fn reply(self, kind: Kind) -> Msg {
@@ -68,5 +79,8 @@ impl Msg {
     }
     pub fn with_tag(self, tag: u32) -> Msg {
         Msg { tag, ..self }
+    }
+    pub fn with_value(self, value: u32) -> Msg {
+        Msg { value, ..self }
     }
 }

@@ -61,7 +61,9 @@ impl Record {
             buf[n..n + 8].copy_from_slice(&x.to_le_bytes());
             n += 8;
         };
-        let msg_bits = |m: &Msg| (m.kind as u64) << 56 ^ u64::from(m.tag) << 24 ^ m.key.rotate_left(17) ^ m.req.0.rotate_left(40);
+        // A message's value counts only when it carries one, so that traces without
+        // values hash as they always did.
+        let msg_bits = |m: &Msg| (m.kind as u64) << 56 ^ u64::from(m.tag) << 24 ^ m.key.rotate_left(17) ^ m.req.0.rotate_left(40) ^ mix64(u64::from(m.value)) * u64::from(m.value != 0);
         match self {
             Record::Send { t0, t1, from, to, msg } | Record::Bounce { t0, t1, from, to, msg } => {
                 put(u64::from(matches!(self, Record::Bounce { .. })));

@@ -175,7 +175,7 @@ impl Balancer {
                 self.healthy[i] = false;
             }
             self.awaiting_check[i] = true;
-            ctx.send(self.servers[i], Msg { kind: Kind::HealthCheck, req: NO_REQUEST, key: i as u64, tag: 0 });
+            ctx.send(self.servers[i], Msg { kind: Kind::HealthCheck, req: NO_REQUEST, key: i as u64, tag: 0, value: 0 });
         }
     }
 }

@@ -1,5 +1,7 @@
 //! A server: `workers` identical workers in front of a FIFO waiting room of bounded
 //! size. With one worker, exponential service and Poisson arrivals it is an M/M/1 queue.
+//! Given a store (`with_store`), it is a database: a write sets a key's value as its
+//! work completes, unless the key already holds a newer one, and a read returns it.
 
 use crate::component::{Component, Ctx, NodeView};
 use crate::dist::Dist;
@@ -22,6 +24,10 @@ pub struct Server {
     pub queue_max: u32,
     /// A line the scene gives the server to show (the keys a shard holds).
     pub note: String,
+    /// As a database: each key's value (a version number; 0 before any write).
+    store: Option<Vec<u32>>,
+    pub reads: u64,
+    pub writes: u64,
     /// Integral over time of the number in the system (waiting + served), for its mean.
     area: f64,
     last_change_us: Micros,
@@ -42,8 +48,35 @@ impl Server {
             rejected: 0,
             queue_max: 0,
             note: String::new(),
+            store: None,
+            reads: 0,
+            writes: 0,
             area: 0.0,
             last_change_us: 0,
+        }
+    }
+
+    /// Keeps a value per key, as a database does.
+    pub fn with_store(mut self) -> Self {
+        self.store = Some(Vec::new());
+        self
+    }
+
+    /// What a database's reply to `msg` carries: the value it wrote, or the one it holds.
+    fn apply(&mut self, msg: Msg) -> Msg {
+        let Some(store) = &mut self.store else { return msg.reply(Kind::Response) };
+        let k = msg.key as usize;
+        if store.len() <= k {
+            store.resize(k + 1, 0);
+        }
+        if msg.kind == Kind::Write {
+            self.writes += 1;
+            // The newest value wins, whatever order writes arrive in (a version check).
+            store[k] = store[k].max(msg.value);
+            msg.reply(Kind::Response)
+        } else {
+            self.reads += 1;
+            msg.reply(Kind::Response).with_value(store[k])
         }
     }
 
@@ -73,7 +106,7 @@ impl Server {
 impl Component for Server {
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
         match msg.kind {
-            Kind::Request | Kind::Call => {
+            Kind::Request | Kind::Call | Kind::Probe | Kind::Write => {
                 self.account(ctx.now());
                 if let Some(worker) = self.idle.pop() {
                     self.begin(ctx, worker, from, msg);
@@ -95,7 +128,8 @@ impl Component for Server {
         let Some((from, msg)) = self.in_service[worker as usize].take() else { return };
         self.account(ctx.now());
         self.completed += 1;
-        ctx.send(from, msg.reply(Kind::Response));
+        let reply = self.apply(msg);
+        ctx.send(from, reply);
         match self.queue.pop_front() {
             Some((next_from, next)) => self.begin(ctx, worker, next_from, next),
             None => self.idle.push(worker),

@@ -120,7 +120,8 @@ impl Service {
         job.probe = permit == Permit::Probe;
         job.call = call;
         let tag = index_of(key) << 16 | (job.attempt & 0x7FFF) << 1 | u32::from(job.probe);
-        let msg = Msg { kind: Kind::Call, req: job.req, key: job.key, tag };
+        let kind = if job.probe { Kind::Probe } else { Kind::Call };
+        let msg = Msg { kind, req: job.req, key: job.key, tag, value: 0 };
         self.dependency_calls += 1;
         ctx.send(self.dependency, msg);
         self.deadlines.add(ctx, self.cfg.call_timeout_us, deadline_token(key, call));
@@ -187,7 +188,7 @@ impl Component for Service {
 
     fn on_bounce(&mut self, ctx: &mut Ctx, _to: NodeId, msg: Msg) {
         match msg.kind {
-            Kind::Call => self.answer(ctx, msg, false),
+            Kind::Call | Kind::Probe => self.answer(ctx, msg, false),
             // A client we answered has gone; nothing to do.
             _ => {}
         }

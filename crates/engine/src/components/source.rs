@@ -13,6 +13,9 @@ use crate::rng::Rng;
 use crate::time::Micros;
 use std::any::Any;
 
+/// The tag of a request that writes (see `Source::writing`); reads have tag 0.
+pub const WRITE_TAG: u32 = 1;
+
 /// Timer tokens: odd is the deadline, even an arrival of generation `token >> 1`; a rate
 /// change starts a new generation, and the arrival already scheduled is then ignored.
 const DEADLINE: u64 = 1;
@@ -29,6 +32,8 @@ pub struct Source {
     keys: KeyDist,
     /// The Zipf exponent, kept for a live switch to `key_dist=zipf`.
     zipf_s: f64,
+    /// The share of requests that are writes (`WRITE_TAG` in their tag).
+    write_ratio: f64,
     /// The next arrival, kept fractional so rounding to microseconds never drifts the rate.
     next_arrival_us: f64,
     deadlines: Deadlines,
@@ -50,6 +55,7 @@ impl Source {
             timeout_us,
             keys: KeyDist::uniform(keys),
             zipf_s: 1.0,
+            write_ratio: 0.0,
             next_arrival_us: 0.0,
             deadlines: Deadlines::new(DEADLINE),
             expired: Vec::new(),
@@ -70,6 +76,13 @@ impl Source {
     pub fn keyed(mut self, p: &Params) -> Self {
         self.keys = KeyDist::from_params(p);
         self.zipf_s = p.float("zipf_s");
+        self
+    }
+
+    /// A share of the requests are writes, marked `WRITE_TAG` (the `write_ratio` knob,
+    /// which then also changes live).
+    pub fn writing(mut self, p: &Params) -> Self {
+        self.write_ratio = p.float("write_ratio");
         self
     }
 
@@ -128,7 +141,10 @@ impl Component for Source {
             return;
         };
         let key = self.keys.draw(&mut self.rng);
-        ctx.send(self.target, Msg { kind: Kind::Request, req, key, tag: 0 });
+        // A write is marked in the tag, drawn only where writes are asked for, so that
+        // read-only workloads draw exactly what they always did.
+        let write = self.write_ratio > 0.0 && self.rng.unit() < self.write_ratio;
+        ctx.send(self.target, Msg { kind: Kind::Request, req, key, tag: u32::from(write), value: 0 });
         self.deadlines.add(ctx, self.timeout_us, req.0);
         self.schedule_next(ctx);
     }
@@ -153,6 +169,10 @@ impl Component for Source {
             ("traffic_period", Value::Duration(us)) => self.period_us = *us,
             ("key_dist", Value::Choice(name)) => {
                 self.keys = self.keys.with(name, self.zipf_s);
+                return;
+            }
+            ("write_ratio", Value::Float(r)) => {
+                self.write_ratio = *r;
                 return;
             }
             ("zipf_s", Value::Float(s)) => {

@@ -4,7 +4,7 @@
 use crate::check::Checker;
 use crate::components::breaker::{BreakerConfig, BreakerState};
 use crate::components::server::Server;
-use crate::components::service::{PROBE_BIT, Service, ServiceConfig};
+use crate::components::service::{Service, ServiceConfig};
 use crate::components::source::Source;
 use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
 use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart, traffic_chart};
@@ -200,8 +200,8 @@ impl Checker for NoCallsWhileOpen {
                 self.state = BreakerState::from_code(*state);
                 self.probes = 0;
             }
-            Record::Send { from, to, msg, t0, .. } if *from == self.a && *to == self.b && msg.kind == Kind::Call => {
-                let probe = msg.tag & PROBE_BIT != 0;
+            Record::Send { from, to, msg, t0, .. } if *from == self.a && *to == self.b && matches!(msg.kind, Kind::Call | Kind::Probe) => {
+                let probe = msg.kind == Kind::Probe;
                 match self.state {
                     BreakerState::Open => violations.push(format!("call for {:?} sent at {t0}us while the breaker was open", msg.req)),
                     BreakerState::HalfOpen if !probe => violations.push(format!("non-probe call for {:?} at {t0}us while half-open", msg.req)),

@@ -394,7 +394,7 @@ impl Component for Router {
                     let i = s as usize - 1;
                     self.calls[i] += 1;
                     self.calls_since_resize[i] += 1;
-                    ctx.send(self.nodes[i], Msg { kind: Kind::Call, req: msg.req, key: k, tag: index_of(slot) });
+                    ctx.send(self.nodes[i], Msg { kind: Kind::Call, req: msg.req, key: k, tag: index_of(slot), value: 0 });
                 }
                 self.firsts = firsts;
                 self.deadlines.add(ctx, self.timeout_us, slot);
