@@ -540,13 +540,18 @@ pub fn NarrativePanel() -> impl IntoView {
         .try_this
         .iter()
         .map(|step| {
-            let compare = step.compare;
-            let button = step.preset.map(|p| {
+            let (compare, preset) = (step.compare, step.preset);
+            // A step sets up its preset (or the defaults) and its comparison, if it has either.
+            let button = (preset.is_some() || compare.is_some()).then(|| {
                 view! {
                     <button
                         class="try"
                         on:click=move |_| {
-                            if let Some(mut next) = sh.scenario.with_untracked(|s| s.with_preset(p)) {
+                            let next = sh.scenario.with_untracked(|s| match preset {
+                                Some(p) => s.with_preset(p),
+                                None => Some(s.with_defaults()),
+                            });
+                            if let Some(mut next) = next {
                                 next.compare = None;
                                 if let Some(c) = compare {
                                     next.set_compare(c).expect("narrative comparisons are valid");

@@ -34,7 +34,7 @@ pub enum Kind {
     HealthReply,
     /// A call that tests whether a failing dependency is back (a half-open probe).
     Probe,
-    /// A request that changes data: `value` is what it writes (0 deletes).
+    /// A request that changes data: `value` is what it writes.
     Write,
     /// A cache's answer that it does not hold the key.
     Miss,

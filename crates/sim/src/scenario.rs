@@ -159,6 +159,11 @@ impl Scenario {
         scheduled.unwrap_or_else(|| self.params.get(knob).to_text())
     }
 
+    /// This scene's default knobs and an empty schedule; seed and speed are kept.
+    pub fn with_defaults(&self) -> Scenario {
+        Scenario { params: Params::defaults(&self.scene.info().knobs), faults: Vec::new(), compare: None, ..self.clone() }
+    }
+
     /// Knobs and faults of a preset, on this scene's defaults; seed and speed are kept.
     pub fn with_preset(&self, name: &str) -> Option<Scenario> {
         let preset = self.scene.info().presets.iter().find(|p| p.name == name)?;

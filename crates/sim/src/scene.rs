@@ -11,6 +11,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::circuit_breaker::CircuitBreaker,
     #[cfg(feature = "sharding")]
     &crate::scenes::sharding::Sharding,
+    #[cfg(feature = "caching")]
+    &crate::scenes::caching::Caching,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

@@ -240,3 +240,47 @@ fn virtual_nodes_even_out_the_ring_and_range_keeps_scans_on_one_shard() {
         metric(&hashed, "cross_shard_ratio")
     );
 }
+
+#[test]
+fn a_flushed_cache_stampedes_the_database_and_single_flight_tames_it() {
+    let limit = Limit::Until(40_000_000);
+    let (plain_sim, plain) = run_sim(preset("caching", "cold-cache-stampede").limit(limit));
+    let single = run(preset("caching", "cold-cache-single-flight").limit(limit));
+    // Warm before the flush: the hit ratio of the seconds before 20 s is high.
+    let hits = plain_sim.series.column("hit_ratio").unwrap();
+    let dt = plain_sim.series.interval_us as f64 / 1e6;
+    let at = |s: f64| hits[(s / dt) as usize - 1];
+    assert!(at(19.0) > 0.9, "warm: {}", at(19.0));
+    assert!(at(21.0) < 0.8, "in the second after the flush many reads miss: {}", at(21.0));
+    assert!(metric(&plain, "db_queue_max") > 2.0 * metric(&single, "db_queue_max"), "{} vs {}", metric(&plain, "db_queue_max"), metric(&single, "db_queue_max"));
+    assert!(plain.latency_us.p99 > 2.0 * single.latency_us.p99, "{} vs {}", plain.latency_us.p99, single.latency_us.p99);
+    assert!(metric(&single, "coalesced_reads") > 100.0);
+    assert_eq!(metric(&plain, "coalesced_reads"), 0.0);
+}
+
+#[test]
+fn forgetting_invalidation_serves_stale_reads_and_write_behind_loses_writes_in_a_crash() {
+    let limit = Limit::Until(30_000_000);
+    let forgot = run(preset("caching", "forgotten-invalidation").limit(limit));
+    let minded = run(preset("caching", "forgotten-invalidation").set("invalidation", "on").limit(limit));
+    assert!(metric(&forgot, "stale_reads") > 5_000.0, "{}", metric(&forgot, "stale_reads"));
+    assert_eq!(metric(&minded, "stale_reads"), 0.0);
+    let spec = |strategy: &str| RunSpec::new("caching").set("strategy", strategy).set("write_ratio", "0.2").fault("10500ms kill cache").fault("11s revive cache").limit(limit);
+    let behind = run(spec("write-behind"));
+    let through = run(spec("write-through"));
+    assert!(metric(&behind, "lost_writes") > 50.0, "{}", metric(&behind, "lost_writes"));
+    assert!(metric(&behind, "stale_reads") > 0.0, "the lost versions are read back older");
+    assert_eq!(metric(&through, "lost_writes"), 0.0);
+    assert_eq!(metric(&through, "stale_reads"), 0.0);
+}
+
+#[test]
+fn lru_keeps_hot_keys_better_than_random_and_no_cache_drowns_the_database() {
+    let spec = |k: &str, v: &str| RunSpec::new("caching").set(k, v).limit(Limit::Requests(200_000));
+    let lru = run(spec("eviction", "lru"));
+    let random = run(spec("eviction", "random"));
+    assert!(metric(&lru, "hit_ratio") > metric(&random, "hit_ratio") + 0.02, "{} vs {}", metric(&lru, "hit_ratio"), metric(&random, "hit_ratio"));
+    let none = run(spec("strategy", "none"));
+    assert!(none.requests.failed > 10_000, "{:?}", none.requests);
+    assert_eq!(lru.requests.failed, 0);
+}

@@ -15,6 +15,7 @@ const BUSIEST = [
   ['load-balancing', 'slow-server-round-robin'],
   ['circuit-breaker', 'hung-dependency-no-breaker'],
   ['sharding', 'hot-shard-sequential-range'],
+  ['caching', 'cold-cache-stampede'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

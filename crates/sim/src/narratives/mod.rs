@@ -1,5 +1,7 @@
 //! Each scene's story, one file per scene.
 
+#[cfg(feature = "caching")]
+pub mod caching;
 #[cfg(feature = "circuit-breaker")]
 pub mod circuit_breaker;
 #[cfg(feature = "load-balancing")]

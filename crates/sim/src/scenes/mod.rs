@@ -1,5 +1,7 @@
 //! The scenes: one pattern each, built from the shared components.
 
+#[cfg(feature = "caching")]
+pub mod caching;
 #[cfg(feature = "circuit-breaker")]
 pub mod circuit_breaker;
 #[cfg(feature = "load-balancing")]

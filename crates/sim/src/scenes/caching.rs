@@ -1,0 +1,1000 @@
+//! Scene `caching` (patterns.md row 2): clients → app → cache, and the database behind
+//! them. Reads and writes follow a strategy (cache-aside, read-through, write-through,
+//! write-behind); the cache evicts by a policy (LRU, LFU, FIFO, random) and expires
+//! entries after a TTL. Values are version numbers, so that a checker outside the
+//! components can tell a stale read from a fresh one.
+
+use super::theory::che_lru_hit_ratio;
+use crate::check::Checker;
+use crate::component::{Component, Ctx, NodeView, Tone};
+use crate::components::deadlines::Deadlines;
+use crate::components::server::Server;
+use crate::components::slab::{Key, Slab, index_of};
+use crate::components::source::{Source as Clients, WRITE_TAG};
+use crate::keys::key_knobs;
+use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
+use crate::msg::{Kind, Msg, NodeId, ReqId};
+use crate::rng::Rng;
+use crate::scene::{ActionSpec, Preset, Probe, Scene, SceneInfo};
+use crate::time::{Micros, US_PER_S};
+use crate::trace::Record;
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart, traffic_chart};
+use crate::world::World;
+use serde_json::{Map, Value as Json, json};
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::LazyLock;
+
+pub struct Caching;
+
+pub const STRATEGIES: &[&str] = &["none", "cache-aside", "read-through", "write-through", "write-behind"];
+pub const EVICTIONS: &[&str] = &["lru", "lfu", "fifo", "random"];
+/// The tag of an invalidation (a write that deletes the key), sent without waiting for an answer.
+const DELETE: u32 = u32::MAX;
+/// The tag of a write-behind cache's write to the database, whose answer it ignores.
+const FLUSHED: u32 = u32::MAX - 1;
+/// The tag of a fill (a value read from the database, or written through): this bit,
+/// and below it when the value was read, in ms, for the TTL to count from.
+const FILL: u32 = 1 << 31;
+
+fn fill_tag(read_at: Micros) -> u32 {
+    FILL | (read_at / 1000).min(u64::from(FILL - 1)) as u32
+}
+/// Dirty entries of a write-behind cache go to the database this often.
+const FLUSH_EVERY_US: Micros = US_PER_S;
+const INVARIANT: &str = "no read returns a value older than TTL + one write";
+
+static ACTIONS: &[ActionSpec] = &[ActionSpec { name: "flush", arg: None, role: None, help: "Empties the cache at once (a cold start); a write-behind cache first writes its dirty entries to the database." }];
+
+static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
+    let mut knobs = common_knobs("2000", 1_000_000.0);
+    if let Some(k) = knobs.iter_mut().find(|k| k.name == "net_latency") {
+        k.default = "const:200us";
+    }
+    knobs.extend([
+        KnobSpec { name: "strategy", kind: KnobKind::Choice(STRATEGIES), default: "cache-aside", unit: "", live: false, help: "none: every read and write goes to the database. cache-aside: the app reads the cache, and on a miss reads the database and fills the cache. read-through: the cache itself reads the database on a miss. write-through: writes go to the database, then to the cache. write-behind: writes go to the cache only, which writes them to the database about a second later." },
+        KnobSpec { name: "eviction", kind: KnobKind::Choice(EVICTIONS), default: "lru", unit: "", live: false, help: "Which entry a full cache drops: least recently used, least frequently used (sampled, as Redis does: the least used of 5 random entries), first in, or a random one." },
+        KnobSpec { name: "capacity", kind: KnobKind::Int { min: 1, max: 1_000_000 }, default: "1000", unit: "entries", live: false, help: "How many keys the cache holds." },
+        KnobSpec { name: "ttl", kind: KnobKind::Duration { min_us: 0, max_us: 3600 * US_PER_S }, default: "0", unit: "", live: false, help: "How long an entry may be served after its value was read from the database; 0 keeps entries until they are evicted." },
+    ]);
+    knobs.extend(key_knobs("10000", "zipf", "0.9"));
+    knobs.extend([
+        KnobSpec { name: "write_ratio", kind: KnobKind::Float { min: 0.0, max: 1.0 }, default: "0", unit: "fraction", live: true, help: "The share of requests that write a key (a new version of its value)." },
+        KnobSpec { name: "invalidation", kind: KnobKind::Bool, default: "on", unit: "", live: false, help: "Whether a write (cache-aside, read-through) deletes the key from the cache; without it the cache serves the old value until it expires." },
+        KnobSpec { name: "coalesce", kind: KnobKind::Bool, default: "off", unit: "", live: false, help: "Single-flight: concurrent misses of one key share one database read instead of each making its own." },
+        KnobSpec { name: "db_time", kind: KnobKind::Dist, default: "exp:5ms", unit: "", live: false, help: "Work one query needs on the database." },
+        KnobSpec { name: "db_workers", kind: KnobKind::Int { min: 1, max: 256 }, default: "8", unit: "", live: false, help: "Queries the database works on at once." },
+        KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "2s", unit: "", live: false, help: "How long the app waits for the cache or the database before failing a request; clients wait twice as long." },
+    ]);
+    SceneInfo {
+        id: "caching",
+        title: "Caching",
+        knobs,
+        actions: ACTIONS,
+        view: SceneView {
+            stage: StageView { columns: &[&["client"], &["app"], &["cache", "db"]], links: &[("client", "app"), ("app", "cache"), ("app", "db"), ("cache", "db")] },
+            charts: vec![
+                latency_chart(),
+                traffic_chart(&[Line::measured("database queries/s", "db_load_rps", Colour::Purple).compared()]),
+                Chart {
+                    title: "Cache hit ratio",
+                    unit: "fraction",
+                    lines: vec![Line::measured("hit ratio", "hit_ratio", Colour::Green).compared(), Line::theory("LRU theory (Che)", "hit_ratio", 1.0, Colour::Green)],
+                },
+            ],
+            compare: &[
+                Row { label: "hit ratio", metric: "hit_ratio" },
+                Row { label: "stale reads", metric: "stale_reads" },
+                Row { label: "queries sent to the database per second (mean)", metric: "db_load_rps" },
+                Row { label: "queries sent to the database in the busiest second", metric: "stampede_peak" },
+                Row { label: "longest database queue", metric: "db_queue_max" },
+                Row { label: "acknowledged writes lost", metric: "lost_writes" },
+            ],
+        },
+        narrative: &crate::narratives::caching::NARRATIVE,
+        presets: vec![
+            Preset {
+                name: "cold-cache-stampede",
+                title: "A flushed cache stampedes the database",
+                about: "The run starts cold, like a fresh deploy, and the first seconds already stampede. Warm, the cache answers 97% of reads and the database idles; at 20 s the cache is flushed. Every read misses at once, each sending its own query: the database takes several times what it can serve, its queue explodes and p99 with it, until the cache fills again.",
+                set: &[("arrival_rate", "4000"), ("zipf_s", "1.1"), ("capacity", "5000"), ("db_time", "exp:10ms")],
+                faults: &["20s flush"],
+            },
+            Preset {
+                name: "cold-cache-single-flight",
+                title: "Single-flight tames the stampede",
+                about: "Same flush, with concurrent misses of a key sharing one database read: the hot keys cost one query each instead of hundreds.",
+                set: &[("arrival_rate", "4000"), ("zipf_s", "1.1"), ("capacity", "5000"), ("db_time", "exp:10ms"), ("coalesce", "on")],
+                faults: &["20s flush"],
+            },
+            Preset {
+                name: "forgotten-invalidation",
+                title: "Writes without invalidation: stale reads",
+                about: "A tenth of requests write. Without invalidation the cache keeps serving the old version of a written key until its 30 s TTL runs out.",
+                set: &[("write_ratio", "0.1"), ("invalidation", "off"), ("ttl", "30s")],
+                faults: &[],
+            },
+        ],
+    }
+});
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Eviction {
+    Lru,
+    Lfu,
+    Fifo,
+    Random,
+}
+
+const NIL: u32 = u32::MAX;
+
+struct Entry {
+    key: u64,
+    value: u32,
+    /// When the value was read from the database (or written): the TTL counts from here.
+    at: Micros,
+    prev: u32,
+    next: u32,
+    uses: u32,
+    dirty: bool,
+}
+
+/// A fixed-capacity key-value store with an eviction policy: a slot per entry, a list
+/// from the most to the least recently used (or inserted) for LRU and FIFO, and an
+/// index by key.
+pub struct Store {
+    capacity: usize,
+    eviction: Eviction,
+    ttl_us: Micros,
+    /// By key: its slot + 1, or 0 when absent.
+    index: Vec<u32>,
+    slots: Vec<Entry>,
+    free: Vec<u32>,
+    head: u32,
+    tail: u32,
+    rng: Rng,
+}
+
+impl Store {
+    fn new(capacity: usize, eviction: Eviction, ttl_us: Micros, rng: Rng) -> Store {
+        Store { capacity: capacity.max(1), eviction, ttl_us, index: Vec::new(), slots: Vec::new(), free: Vec::new(), head: NIL, tail: NIL, rng }
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn slot_of(&self, key: u64) -> Option<u32> {
+        self.index.get(key as usize).and_then(|s| s.checked_sub(1))
+    }
+
+    fn unlink(&mut self, s: u32) {
+        let (prev, next) = (self.slots[s as usize].prev, self.slots[s as usize].next);
+        if prev == NIL { self.head = next } else { self.slots[prev as usize].next = next }
+        if next == NIL { self.tail = prev } else { self.slots[next as usize].prev = prev }
+    }
+
+    fn push_front(&mut self, s: u32) {
+        self.slots[s as usize].prev = NIL;
+        self.slots[s as usize].next = self.head;
+        if self.head != NIL {
+            self.slots[self.head as usize].prev = s;
+        }
+        self.head = s;
+        if self.tail == NIL {
+            self.tail = s;
+        }
+    }
+
+    /// The value of `key`, if held and not expired; a hit counts as a use.
+    fn get(&mut self, key: u64, now: Micros) -> Option<u32> {
+        let s = self.slot_of(key)?;
+        if self.ttl_us > 0 && now.saturating_sub(self.slots[s as usize].at) >= self.ttl_us && !self.slots[s as usize].dirty {
+            self.remove(key);
+            return None;
+        }
+        let e = &mut self.slots[s as usize];
+        e.uses = e.uses.saturating_add(1);
+        let value = e.value;
+        if self.eviction == Eviction::Lru {
+            self.unlink(s);
+            self.push_front(s);
+        }
+        Some(value)
+    }
+
+    /// Stores `value` for `key` unless a newer one is held; returns the entry a full
+    /// store evicted for it, as (key, value, dirty).
+    fn put(&mut self, key: u64, value: u32, at: Micros, dirty: bool) -> Option<(u64, u32, bool)> {
+        if let Some(s) = self.slot_of(key) {
+            let e = &mut self.slots[s as usize];
+            if value >= e.value {
+                e.value = value;
+                e.at = at;
+                e.dirty |= dirty;
+            }
+            return None;
+        }
+        let evicted = if self.len() >= self.capacity { self.evict() } else { None };
+        let entry = Entry { key, value, at, prev: NIL, next: NIL, uses: 1, dirty };
+        let s = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = entry;
+                s
+            }
+            None => {
+                self.slots.push(entry);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.push_front(s);
+        if self.index.len() <= key as usize {
+            self.index.resize(key as usize + 1, 0);
+        }
+        self.index[key as usize] = s + 1;
+        evicted
+    }
+
+    fn evict(&mut self) -> Option<(u64, u32, bool)> {
+        let victim = match self.eviction {
+            Eviction::Lru | Eviction::Fifo => self.tail,
+            Eviction::Random => self.random_slot(),
+            Eviction::Lfu => {
+                let mut best = self.random_slot();
+                for _ in 0..4 {
+                    let c = self.random_slot();
+                    if self.slots[c as usize].uses < self.slots[best as usize].uses {
+                        best = c;
+                    }
+                }
+                best
+            }
+        };
+        let e = &self.slots[victim as usize];
+        let out = (e.key, e.value, e.dirty);
+        self.remove(out.0);
+        Some(out)
+    }
+
+    /// A random occupied slot (the store is full when it evicts, so nearly every slot is).
+    fn random_slot(&mut self) -> u32 {
+        loop {
+            let s = self.rng.below(self.slots.len() as u64) as u32;
+            if self.index.get(self.slots[s as usize].key as usize) == Some(&(s + 1)) {
+                return s;
+            }
+        }
+    }
+
+    fn remove(&mut self, key: u64) -> Option<(u32, bool)> {
+        let s = self.slot_of(key)?;
+        self.unlink(s);
+        self.index[key as usize] = 0;
+        self.free.push(s);
+        let e = &self.slots[s as usize];
+        Some((e.value, e.dirty))
+    }
+
+    /// Empties the store; returns the dirty entries as (key, value).
+    fn clear(&mut self) -> Vec<(u64, u32)> {
+        let dirty = self.dirty();
+        self.index.clear();
+        self.slots.clear();
+        self.free.clear();
+        self.head = NIL;
+        self.tail = NIL;
+        dirty
+    }
+
+    /// The dirty entries as (key, value), marked clean.
+    fn take_dirty(&mut self) -> Vec<(u64, u32)> {
+        let out = self.dirty();
+        for (k, _) in &out {
+            if let Some(s) = self.slot_of(*k) {
+                self.slots[s as usize].dirty = false;
+            }
+        }
+        out
+    }
+
+    fn dirty(&self) -> Vec<(u64, u32)> {
+        self.slots.iter().enumerate().filter(|(s, e)| e.dirty && self.index.get(e.key as usize) == Some(&(*s as u32 + 1))).map(|(_, e)| (e.key, e.value)).collect()
+    }
+}
+
+/// A read-through cache's read of the database, and the gets waiting on it.
+struct Fetch {
+    key: u64,
+    sent_at: Micros,
+    waiters: Vec<(NodeId, Msg)>,
+}
+
+/// Timer tokens of the cache.
+const FLUSH_TICK: u64 = 2;
+
+/// The cache node: answers gets, sets and deletes from the app; as a read-through cache
+/// it reads the database itself on a miss, and as a write-behind cache it keeps writes
+/// dirty and sends them to the database about once a second.
+pub struct Cache {
+    store: Store,
+    db: NodeId,
+    read_through: bool,
+    write_behind: bool,
+    coalesce: bool,
+    /// Read-through misses waiting on a database read.
+    fetches: Slab<Fetch>,
+    /// By key: the fetch under way (its slab key + 1), for single-flight.
+    fetching: Vec<u64>,
+    pub hits: u64,
+    pub misses: u64,
+    pub lost_writes: u64,
+    /// Database writes sent by write-behind (each flush writes a key once, however often it changed).
+    pub flushed: u64,
+}
+
+impl Cache {
+    fn new(store: Store, db: NodeId, strategy: &str, coalesce: bool) -> Cache {
+        Cache {
+            store,
+            db,
+            read_through: strategy == "read-through",
+            write_behind: strategy == "write-behind",
+            coalesce,
+            fetches: Slab::default(),
+            fetching: Vec::new(),
+            hits: 0,
+            misses: 0,
+            lost_writes: 0,
+            flushed: 0,
+        }
+    }
+
+    fn write_to_db(&mut self, ctx: &mut Ctx, key: u64, value: u32) {
+        self.flushed += 1;
+        ctx.send(self.db, Msg { kind: Kind::Write, req: ReqId(0), key, tag: FLUSHED, value });
+    }
+
+    /// Empties the cache (the `flush` action); dirty entries are written first.
+    pub fn flush(&mut self, ctx: &mut Ctx) {
+        for (k, v) in self.store.clear() {
+            self.write_to_db(ctx, k, v);
+        }
+    }
+
+    fn put(&mut self, ctx: &mut Ctx, key: u64, value: u32, at: Micros, dirty: bool) {
+        if self.store.ttl_us > 0 && !dirty && ctx.now().saturating_sub(at) >= self.store.ttl_us {
+            return; // expired before it arrived
+        }
+        if let Some((k, v, true)) = self.store.put(key, value, at, dirty) {
+            self.write_to_db(ctx, k, v);
+        }
+    }
+
+    fn read_through_miss(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
+        let k = msg.key as usize;
+        if self.coalesce
+            && let Some(f) = self.fetching.get(k).copied().filter(|f| *f > 0)
+            && let Some(fetch) = self.fetches.get_mut(f - 1)
+        {
+            fetch.waiters.push((from, msg));
+            return;
+        }
+        let f = self.fetches.insert(Fetch { key: msg.key, sent_at: ctx.now(), waiters: vec![(from, msg)] });
+        if self.coalesce {
+            if self.fetching.len() <= k {
+                self.fetching.resize(k + 1, 0);
+            }
+            self.fetching[k] = f + 1;
+        }
+        ctx.send(self.db, Msg { kind: Kind::Call, req: msg.req, key: msg.key, tag: index_of(f), value: 0 });
+    }
+
+    fn fetched(&mut self, ctx: &mut Ctx, msg: Msg, ok: bool) {
+        let Some(f) = self.fetches.key_at(msg.tag) else { return };
+        if self.fetches.get(f).is_none_or(|x| x.key != msg.key) {
+            return;
+        }
+        let Fetch { key, sent_at, waiters } = self.fetches.remove(f).expect("just found");
+        if self.fetching.get(key as usize) == Some(&(f + 1)) {
+            self.fetching[key as usize] = 0;
+        }
+        if ok {
+            self.put(ctx, key, msg.value, sent_at, false);
+        }
+        for (to, m) in waiters {
+            let reply = if ok { m.reply(Kind::Response).with_value(msg.value) } else { m.reply(Kind::Error) };
+            ctx.send(to, reply);
+        }
+    }
+}
+
+impl Component for Cache {
+    fn on_start(&mut self, ctx: &mut Ctx) {
+        if self.write_behind {
+            ctx.set_timer(FLUSH_EVERY_US, FLUSH_TICK);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
+        if from == self.db {
+            match msg.kind {
+                Kind::Response if msg.tag != FLUSHED => self.fetched(ctx, msg, true),
+                Kind::Error | Kind::Reject if msg.tag != FLUSHED => self.fetched(ctx, msg, false),
+                _ => {}
+            }
+            return;
+        }
+        match msg.kind {
+            Kind::Call => match self.store.get(msg.key, ctx.now()) {
+                Some(v) => {
+                    self.hits += 1;
+                    ctx.send(from, msg.reply(Kind::Response).with_value(v));
+                }
+                None => {
+                    self.misses += 1;
+                    if self.read_through {
+                        self.read_through_miss(ctx, from, msg);
+                    } else {
+                        ctx.send(from, msg.reply(Kind::Miss));
+                    }
+                }
+            },
+            Kind::Write if msg.tag == DELETE => {
+                self.store.remove(msg.key);
+            }
+            Kind::Write if msg.tag & FILL != 0 => {
+                let read_at = (u64::from(msg.tag & !FILL) * 1000).min(ctx.now());
+                self.put(ctx, msg.key, msg.value, read_at, false);
+            }
+            Kind::Write => {
+                // A client's write to a write-behind cache: kept dirty, acknowledged now.
+                self.put(ctx, msg.key, msg.value, ctx.now(), true);
+                ctx.send(from, msg.reply(Kind::Response));
+            }
+            _ => {}
+        }
+    }
+
+    fn on_bounce(&mut self, ctx: &mut Ctx, _to: NodeId, msg: Msg) {
+        if msg.kind == Kind::Call {
+            self.fetched(ctx, msg, false);
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
+        if token == FLUSH_TICK {
+            for (k, v) in self.store.take_dirty() {
+                self.write_to_db(ctx, k, v);
+            }
+            ctx.set_timer(FLUSH_EVERY_US, FLUSH_TICK);
+        }
+    }
+
+    fn on_crash(&mut self, held: &mut Vec<(NodeId, Msg)>) {
+        // Memory is gone: dirty writes that were acknowledged are lost.
+        self.lost_writes += self.store.clear().len() as u64;
+        self.fetches.drain(|f| held.extend(f.waiters));
+        self.fetching.clear();
+    }
+
+    fn view(&self) -> NodeView {
+        let fill = self.store.len() as f64 / self.store.capacity as f64;
+        let lookups = self.hits + self.misses;
+        let note = if lookups > 0 { format!("hits {:.0}%", 100.0 * self.hits as f64 / lookups as f64) } else { String::new() };
+        NodeView { fill: Some(fill), note, state: if self.store.is_empty() { "cold" } else { "" }, tone: Tone::Warn, ..NodeView::default() }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Step {
+    /// Waiting for the cache's answer to a get.
+    CacheRead,
+    /// Waiting for the database's answer to a read (a miss, or no cache).
+    DbRead,
+    /// Waiting for the database to take a write.
+    DbWrite,
+    /// Waiting for a write-behind cache to take a write.
+    CacheWrite,
+}
+
+struct Pending {
+    req: ReqId,
+    client: NodeId,
+    key: u64,
+    value: u32,
+    step: Step,
+    started: Micros,
+    /// Single-flight: other reads of the key waiting on this one's database read.
+    waiters: Vec<(NodeId, ReqId)>,
+}
+
+const DEADLINE: u64 = 1;
+
+/// The application: serves each client request by the strategy, through the cache and
+/// the database, numbering every write (values are versions, newest highest).
+pub struct App {
+    strategy: &'static str,
+    invalidation: bool,
+    coalesce: bool,
+    cache: NodeId,
+    db: NodeId,
+    timeout_us: Micros,
+    next_value: u32,
+    pending: Slab<Pending>,
+    /// By key: the cache-aside read of the database under way (slab key + 1), for single-flight.
+    reading: Vec<u64>,
+    deadlines: Deadlines,
+    expired: Vec<u64>,
+    /// Reads that joined another's database read instead of making their own.
+    pub coalesced: u64,
+}
+
+impl App {
+    fn reply(ctx: &mut Ctx, to: NodeId, req: ReqId, kind: Kind, value: u32) {
+        ctx.send(to, Msg { kind, req, key: 0, tag: 0, value });
+    }
+
+    fn send(ctx: &mut Ctx, to: NodeId, kind: Kind, p: Key, req: ReqId, key: u64, value: u32) {
+        ctx.send(to, Msg { kind, req, key, tag: index_of(p), value });
+    }
+
+    /// The cache-aside read of the database for pending `p`, or a ride on one under way.
+    fn read_db(&mut self, ctx: &mut Ctx, p: Key) {
+        let (req, key, client) = {
+            let e = self.pending.get(p).expect("pending");
+            (e.req, e.key, e.client)
+        };
+        let k = key as usize;
+        if self.coalesce
+            && let Some(lead) = self.reading.get(k).copied().filter(|l| *l > 0)
+            && let Some(leader) = self.pending.get_mut(lead - 1)
+        {
+            leader.waiters.push((client, req));
+            self.pending.remove(p);
+            self.coalesced += 1;
+            return;
+        }
+        if self.coalesce {
+            if self.reading.len() <= k {
+                self.reading.resize(k + 1, 0);
+            }
+            self.reading[k] = p + 1;
+        }
+        let e = self.pending.get_mut(p).expect("pending");
+        e.step = Step::DbRead;
+        e.started = ctx.now();
+        Self::send(ctx, self.db, Kind::Call, p, req, key, 0);
+    }
+
+    /// Ends pending `p` with `kind`, its waiters too.
+    fn finish(&mut self, ctx: &mut Ctx, p: Key, kind: Kind, value: u32) {
+        let Some(e) = self.pending.remove(p) else { return };
+        if self.reading.get(e.key as usize) == Some(&(p + 1)) {
+            self.reading[e.key as usize] = 0;
+        }
+        Self::reply(ctx, e.client, e.req, kind, value);
+        for (client, req) in e.waiters {
+            Self::reply(ctx, client, req, kind, value);
+        }
+    }
+
+    fn answered(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
+        let Some(p) = self.pending.key_at(msg.tag) else { return };
+        let Some(e) = self.pending.get(p).filter(|e| e.req == msg.req && e.key == msg.key) else { return };
+        let (step, key, value, started) = (e.step, e.key, e.value, e.started);
+        match (step, msg.kind) {
+            (Step::CacheRead, Kind::Response) if from == self.cache => self.finish(ctx, p, Kind::Response, msg.value),
+            (Step::CacheRead, Kind::Miss | Kind::Error | Kind::Reject) if from == self.cache => {
+                if self.strategy == "read-through" {
+                    self.finish(ctx, p, if msg.kind == Kind::Reject { Kind::Reject } else { Kind::Error }, 0);
+                } else {
+                    self.read_db(ctx, p);
+                }
+            }
+            (Step::DbRead, Kind::Response) if from == self.db => {
+                if self.strategy != "none" {
+                    // Fill the cache; the TTL counts from when the read was sent.
+                    ctx.send(self.cache, Msg { kind: Kind::Write, req: msg.req, key, tag: fill_tag(started), value: msg.value });
+                }
+                self.finish(ctx, p, Kind::Response, msg.value);
+            }
+            (Step::DbWrite, Kind::Response) if from == self.db => {
+                match self.strategy {
+                    "cache-aside" | "read-through" if self.invalidation => ctx.send(self.cache, Msg { kind: Kind::Write, req: msg.req, key, tag: DELETE, value: 0 }),
+                    "write-through" => ctx.send(self.cache, Msg { kind: Kind::Write, req: msg.req, key, tag: fill_tag(started), value }),
+                    _ => {}
+                }
+                self.finish(ctx, p, Kind::Response, value);
+            }
+            (Step::CacheWrite, Kind::Response) if from == self.cache => self.finish(ctx, p, Kind::Response, value),
+            (Step::DbRead | Step::DbWrite | Step::CacheWrite, Kind::Error | Kind::Reject) => self.finish(ctx, p, msg.kind, 0),
+            _ => {}
+        }
+    }
+}
+
+impl Component for App {
+    fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
+        if msg.kind != Kind::Request {
+            self.answered(ctx, from, msg);
+            return;
+        }
+        let write = msg.tag & WRITE_TAG != 0;
+        let value = if write {
+            self.next_value += 1;
+            self.next_value
+        } else {
+            0
+        };
+        let step = match (write, self.strategy) {
+            (false, "none") => Step::DbRead,
+            (false, _) => Step::CacheRead,
+            (true, "write-behind") => Step::CacheWrite,
+            (true, _) => Step::DbWrite,
+        };
+        let p = self.pending.insert(Pending { req: msg.req, client: from, key: msg.key, value, step, started: ctx.now(), waiters: Vec::new() });
+        match step {
+            Step::CacheRead => Self::send(ctx, self.cache, Kind::Call, p, msg.req, msg.key, 0),
+            Step::DbRead => Self::send(ctx, self.db, Kind::Call, p, msg.req, msg.key, 0),
+            Step::DbWrite => Self::send(ctx, self.db, Kind::Write, p, msg.req, msg.key, value),
+            Step::CacheWrite => Self::send(ctx, self.cache, Kind::Write, p, msg.req, msg.key, value),
+        }
+        self.deadlines.add(ctx, self.timeout_us, p);
+    }
+
+    fn on_bounce(&mut self, ctx: &mut Ctx, to: NodeId, msg: Msg) {
+        let Some(p) = self.pending.key_at(msg.tag) else { return };
+        let Some(e) = self.pending.get(p).filter(|e| e.req == msg.req) else { return };
+        // A dead cache is an empty one: read the database instead.
+        if to == self.cache && e.step == Step::CacheRead && self.strategy != "read-through" {
+            self.read_db(ctx, p);
+        } else {
+            self.finish(ctx, p, Kind::Error, 0);
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, _token: u64) {
+        let mut expired = std::mem::take(&mut self.expired);
+        let pending = &self.pending;
+        self.deadlines.fire(ctx, |_, p| pending.contains(p), &mut expired);
+        for p in expired.drain(..) {
+            self.finish(ctx, p, Kind::Error, 0); // 504
+        }
+        self.expired = expired;
+    }
+
+    fn on_crash(&mut self, held: &mut Vec<(NodeId, Msg)>) {
+        self.pending.drain(|e| {
+            held.push((e.client, Msg::new(Kind::Request, e.req)));
+            held.extend(e.waiters.iter().map(|(c, r)| (*c, Msg::new(Kind::Request, *r))));
+        });
+        self.reading.clear();
+        self.deadlines.clear();
+    }
+
+    fn view(&self) -> NodeView {
+        NodeView { busy: self.pending.len() as u32, state: self.strategy, tone: Tone::Neutral, ..NodeView::default() }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Reads and writes as clients see them, judged from the trace between the clients and
+/// the app: a write counts from its acknowledgement, a read is stale when it returns an
+/// older version than the newest acknowledged when it began, and it breaks the invariant
+/// when that version had been superseded more than TTL before it began.
+struct Freshness {
+    clients: NodeId,
+    app: NodeId,
+    ttl_us: Micros,
+    /// Whether the invariant is checked (not for write-behind, which may lose acknowledged writes).
+    checked: bool,
+    /// By key: the newest acknowledged version, and the newest acknowledged TTL ago.
+    newest: Vec<u32>,
+    floor: Vec<u32>,
+    /// Acknowledgements younger than the TTL, oldest first: (when, key, version).
+    recent: VecDeque<(Micros, u64, u32)>,
+    /// By ledger slot: (generation + 1, key, newest at start, floor at start, is a write).
+    open: Vec<(u32, u64, u32, u32, bool)>,
+    stats: Rc<Cell<(u64, u64)>>,
+}
+
+impl Freshness {
+    fn at(v: &[u32], k: u64) -> u32 {
+        v.get(k as usize).copied().unwrap_or(0)
+    }
+
+    fn advance(&mut self, now: Micros) {
+        if self.ttl_us == 0 {
+            return;
+        }
+        while let Some(&(t, k, v)) = self.recent.front() {
+            if t + self.ttl_us > now {
+                break;
+            }
+            self.recent.pop_front();
+            let k = k as usize;
+            if self.floor.len() <= k {
+                self.floor.resize(k + 1, 0);
+            }
+            self.floor[k] = self.floor[k].max(v);
+        }
+    }
+}
+
+impl Checker for Freshness {
+    fn name(&self) -> &'static str {
+        INVARIANT
+    }
+
+    fn on_record(&mut self, r: &Record, violations: &mut Vec<String>) {
+        let Record::Send { t0, from, to, msg, .. } = *r else { return };
+        if from == self.clients && to == self.app && msg.kind == Kind::Request {
+            self.advance(t0);
+            let slot = msg.req.slot();
+            if self.open.len() <= slot {
+                self.open.resize(slot + 1, (0, 0, 0, 0, false));
+            }
+            self.open[slot] = (msg.req.generation() + 1, msg.key, Self::at(&self.newest, msg.key), Self::at(&self.floor, msg.key), msg.tag & WRITE_TAG != 0);
+        } else if from == self.app && to == self.clients && msg.kind == Kind::Response {
+            let Some(&(generation, key, newest, floor, write)) = self.open.get(msg.req.slot()) else { return };
+            if generation != msg.req.generation() + 1 {
+                return;
+            }
+            self.open[msg.req.slot()].0 = 0;
+            if write {
+                let k = key as usize;
+                if self.newest.len() <= k {
+                    self.newest.resize(k + 1, 0);
+                }
+                self.newest[k] = self.newest[k].max(msg.value);
+                if self.ttl_us > 0 {
+                    self.recent.push_back((t0, key, msg.value));
+                }
+                return;
+            }
+            let (mut reads, mut stale) = self.stats.get();
+            reads += 1;
+            if msg.value < newest {
+                stale += 1;
+            }
+            self.stats.set((reads, stale));
+            if self.checked && msg.value < floor {
+                violations.push(format!("a read of key {key} returned version {} though version {floor} was acknowledged more than the TTL before it began", msg.value));
+            }
+        }
+    }
+}
+
+struct CacheProbe {
+    app: NodeId,
+    cache: NodeId,
+    db: NodeId,
+    stats: Rc<Cell<(u64, u64)>>,
+    /// At the last sample: (time, hits, misses, database queries).
+    last: RefCell<(Micros, u64, u64, u64)>,
+    /// The current one-second window, (start, database queries then), and the busiest one's count.
+    second: Cell<(Micros, u64)>,
+    peak: Cell<f64>,
+    theory: Option<f64>,
+}
+
+impl CacheProbe {
+    /// Queries that reached the database so far: done, refused, or still there.
+    fn db_ops(&self, w: &World) -> u64 {
+        let db = w.component::<Server>(self.db);
+        db.completed + db.rejected + u64::from(db.in_system())
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+impl Scene for Caching {
+    fn info(&self) -> &'static SceneInfo {
+        &INFO
+    }
+
+    fn build(&self, p: &Params, w: &mut World) -> Box<dyn Probe> {
+        let strategy = p.choice("strategy");
+        let db = w.add_node("db", "db", Box::new(Server::new(p.int("db_workers") as u32, 100_000, p.dist("db_time"), 1.0).with_store()));
+        let eviction = match p.choice("eviction") {
+            "lfu" => Eviction::Lfu,
+            "fifo" => Eviction::Fifo,
+            "random" => Eviction::Random,
+            _ => Eviction::Lru,
+        };
+        let store = Store::new(p.int("capacity") as usize, eviction, p.duration("ttl"), w.stream("cache"));
+        let coalesce = p.flag("coalesce");
+        let cache = w.add_node("cache", "cache", Box::new(Cache::new(store, db, strategy, coalesce)));
+        let timeout = p.duration("timeout");
+        let app = App {
+            strategy,
+            invalidation: p.flag("invalidation"),
+            coalesce,
+            cache,
+            db,
+            timeout_us: timeout,
+            next_value: 0,
+            pending: Slab::default(),
+            reading: Vec::new(),
+            deadlines: Deadlines::new(DEADLINE),
+            expired: Vec::new(),
+            coalesced: 0,
+        };
+        let app = w.add_node("app", "app", Box::new(app));
+        let clients = Clients::new(app, p.float("arrival_rate"), 2 * timeout, 1, w.stream("workload")).shaped(p).keyed(p).writing(p);
+        let clients = w.add_node("client", "client", Box::new(clients));
+        let stats = Rc::new(Cell::new((0, 0)));
+        let ttl_us = p.duration("ttl");
+        w.add_checker(Box::new(Freshness {
+            clients,
+            app,
+            ttl_us,
+            checked: strategy != "write-behind" && ttl_us > 0,
+            newest: Vec::new(),
+            floor: Vec::new(),
+            recent: VecDeque::new(),
+            open: Vec::new(),
+            stats: stats.clone(),
+        }));
+        // Che's approximation holds for LRU under independent requests of fixed popularity:
+        // reads only, no expiry, a cache in front of every read.
+        let applies = eviction == Eviction::Lru && p.float("write_ratio") == 0.0 && ttl_us == 0 && matches!(strategy, "cache-aside" | "read-through" | "write-through");
+        let theory = applies.then(|| {
+            let s = if p.choice("key_dist") == "zipf" { p.float("zipf_s") } else { 0.0 };
+            che_lru_hit_ratio(p.int("keys") as u64, s, p.int("capacity") as u64)
+        });
+        Box::new(CacheProbe { app, cache, db, stats, last: RefCell::new((0, 0, 0, 0)), second: Cell::new((0, 0)), peak: Cell::new(0.0), theory })
+    }
+}
+
+impl Probe for CacheProbe {
+    fn metrics(&self, w: &World) -> Map<String, Json> {
+        let cache = w.component::<Cache>(self.cache);
+        let db = w.component::<Server>(self.db);
+        let app = w.component::<App>(self.app);
+        let lookups = cache.hits + cache.misses;
+        let (reads, stale) = self.stats.get();
+        let secs = w.now() as f64 / 1e6;
+        let json = json!({
+            "hit_ratio": round3(if lookups > 0 { cache.hits as f64 / lookups as f64 } else { 0.0 }),
+            "stale_reads": stale,
+            "stale_read_ratio": round3(if reads > 0 { stale as f64 / reads as f64 } else { 0.0 }),
+            "db_load_rps": (if secs > 0.0 { self.db_ops(w) as f64 / secs } else { 0.0 }).round(),
+            "stampede_peak": self.peak.get().round(),
+            "db_queue_max": db.queue_max,
+            "db_reads": db.reads,
+            "db_writes": db.writes,
+            "cache_hits": cache.hits,
+            "cache_misses": cache.misses,
+            "coalesced_reads": app.coalesced,
+            "lost_writes": cache.lost_writes,
+        });
+        match json {
+            Json::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    fn series_names(&self, _w: &World) -> Vec<String> {
+        vec!["hit_ratio".into(), "db_load_rps".into()]
+    }
+
+    /// Per interval: the share of lookups that hit, and the database's queries per second.
+    fn sample(&self, w: &World, out: &mut Vec<f64>) {
+        let cache = w.component::<Cache>(self.cache);
+        let ops = self.db_ops(w);
+        let mut last = self.last.borrow_mut();
+        let (t, hits, misses, db) = *last;
+        let (dh, dm) = (cache.hits - hits, cache.misses - misses);
+        out.push(if dh + dm > 0 { dh as f64 / (dh + dm) as f64 } else { f64::NAN });
+        let dt = (w.now() - t) as f64 / 1e6;
+        out.push(if dt > 0.0 { (ops - db) as f64 / dt } else { 0.0 });
+        // Whole seconds, whatever the sampling interval.
+        let (start, at_start) = self.second.get();
+        if w.now() >= start + US_PER_S {
+            self.peak.set(self.peak.get().max((ops - at_start) as f64 * US_PER_S as f64 / (w.now() - start) as f64));
+            self.second.set((w.now(), ops));
+        }
+        *last = (w.now(), cache.hits, cache.misses, ops);
+    }
+
+    fn theory(&self, _p: &Params) -> Vec<(&'static str, f64)> {
+        self.theory.map(|h| vec![("hit_ratio", h)]).unwrap_or_default()
+    }
+
+    fn on_action(&mut self, w: &mut World, action: &str, _arg: Option<&str>) {
+        if action == "flush" {
+            w.with_component::<Cache>(self.cache, |c, ctx| c.flush(ctx));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(capacity: usize, eviction: Eviction) -> Store {
+        Store::new(capacity, eviction, 0, Rng::new(1, "t"))
+    }
+
+    #[test]
+    fn lru_evicts_the_least_recently_used_and_fifo_the_oldest() {
+        let mut s = store(2, Eviction::Lru);
+        s.put(1, 1, 0, false);
+        s.put(2, 1, 0, false);
+        assert_eq!(s.get(1, 0), Some(1));
+        assert_eq!(s.put(3, 1, 0, false), Some((2, 1, false)), "2 was least recently used");
+        let mut s = store(2, Eviction::Fifo);
+        s.put(1, 1, 0, false);
+        s.put(2, 1, 0, false);
+        s.get(1, 0);
+        assert_eq!(s.put(3, 1, 0, false), Some((1, 1, false)), "1 went in first");
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn entries_expire_after_the_ttl_and_older_values_never_replace_newer() {
+        let mut s = Store::new(4, Eviction::Lru, 1_000, Rng::new(1, "t"));
+        s.put(7, 5, 0, false);
+        s.put(7, 3, 10, false);
+        assert_eq!(s.get(7, 999), Some(5));
+        assert_eq!(s.get(7, 1_000), None, "expired");
+        assert!(s.is_empty());
+    }
+
+    /// A hand-made history between clients (node 0) and the app (node 1).
+    fn history(ttl_us: Micros, events: &[(Micros, bool, u64, bool, u32)]) -> (Vec<String>, (u64, u64)) {
+        let stats = Rc::new(Cell::new((0, 0)));
+        let mut f = Freshness { clients: 0, app: 1, ttl_us, checked: true, newest: Vec::new(), floor: Vec::new(), recent: VecDeque::new(), open: Vec::new(), stats: stats.clone() };
+        let mut found = Vec::new();
+        // (time, a request starts (else its answer), request number, a write, value)
+        for &(t, start, n, write, value) in events {
+            let req = ReqId(n);
+            let (from, to, msg) = if start {
+                (0, 1, Msg { kind: Kind::Request, req, key: 7, tag: u32::from(write) * WRITE_TAG, value: 0 })
+            } else {
+                (1, 0, Msg { kind: Kind::Response, req, key: 0, tag: 0, value })
+            };
+            f.on_record(&Record::Send { t0: t, t1: t, from, to, msg }, &mut found);
+        }
+        (found, stats.get())
+    }
+
+    #[test]
+    fn freshness_checker_flags_only_values_superseded_longer_than_the_ttl_ago() {
+        let s = 1_000_000;
+        // v1 acknowledged at 0 s, v2 at 1 s; TTL 10 s.
+        let writes = [(0, true, 1, true, 0), (0, false, 1, true, 1), (s, true, 2, true, 0), (s, false, 2, true, 2)];
+        // A read at 5 s that returns v1: stale (v2 was acknowledged) but within the TTL.
+        let mut h = writes.to_vec();
+        h.extend([(5 * s, true, 3, false, 0), (5 * s, false, 3, false, 1)]);
+        let (found, stats) = history(10 * s, &h);
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(stats, (1, 1), "one read, stale");
+        // The same read at 12 s: v2 was acknowledged 11 s before it began.
+        let mut h = writes.to_vec();
+        h.extend([(12 * s, true, 3, false, 0), (12 * s, false, 3, false, 1)]);
+        let (found, _) = history(10 * s, &h);
+        assert_eq!(found.len(), 1, "{found:?}");
+        // Returning v2 then is fresh; and a read that began before the write is judged by its start.
+        let mut h = writes.to_vec();
+        h.extend([(12 * s, true, 3, false, 0), (12 * s, false, 3, false, 2), (12 * s, true, 4, false, 0), (30 * s, false, 4, false, 2)]);
+        let (found, stats) = history(10 * s, &h);
+        assert!(found.is_empty() && stats == (2, 0), "{found:?} {stats:?}");
+    }
+}
