@@ -12,6 +12,18 @@ pub struct RunEnd {
     pub counts: Counts,
     /// Arrivals stopped and every request ended before the drain deadline.
     pub drained: bool,
+    /// By node: whether it is up at the end (alive and not hung), and its partition side.
+    pub up: Vec<bool>,
+    pub sides: Vec<u8>,
+}
+
+impl RunEnd {
+    /// Whether nodes `a` and `b` can talk at the end: both up, on the same side of any partition.
+    pub fn reachable(&self, a: usize, b: usize) -> bool {
+        let side = |n: usize| self.sides.get(n).copied().unwrap_or(u8::MAX);
+        let up = |n: usize| self.up.get(n).copied().unwrap_or(false);
+        up(a) && up(b) && (side(a) == u8::MAX || side(b) == u8::MAX || side(a) == side(b))
+    }
 }
 
 pub trait Checker {

@@ -60,6 +60,12 @@ pub trait Probe {
     }
     /// Carries out one of the scene's actions, at the scheduled instant.
     fn on_action(&mut self, _w: &mut World, _action: &str, _arg: Option<&str>) {}
+    /// Whether the scene's own background work has settled (replicas caught up), so that
+    /// a run to the end may stop once every request has ended; the drain deadline still
+    /// bounds the wait.
+    fn settled(&self, _w: &World) -> bool {
+        true
+    }
 }
 
 pub trait Scene: Sync {

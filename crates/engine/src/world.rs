@@ -212,8 +212,13 @@ impl World {
     pub fn errors_after_kill(&self) -> u64 {
         self.errors_after_kill
     }
+    /// When the workload stopped opening requests, if it has.
     pub fn arrivals_closed_at(&self) -> Option<Micros> {
-        self.arrivals_closed_at
+        match self.limit {
+            // Closed by the clock, whether or not a request was attempted since.
+            Limit::Until(t) if self.now >= t => Some(self.arrivals_closed_at.map_or(t, |c| c.min(t))),
+            _ => self.arrivals_closed_at,
+        }
     }
 
     pub fn node_id(&self, name: &str) -> Result<NodeId> {
@@ -257,6 +262,12 @@ impl World {
         self.queue.push(at, EventKind::Fault(self.faults.len() as u32));
         self.faults.push(f);
         Ok(())
+    }
+
+    /// Whether nodes `a` and `b` can talk now: both up, on the same side of any partition.
+    pub fn reachable(&self, a: NodeId, b: NodeId) -> bool {
+        let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
+        x.alive && !x.hung && y.alive && !y.hung && (x.side == NO_SIDE || y.side == NO_SIDE || x.side == y.side)
     }
 
     pub fn arrivals_open(&self) -> bool {
@@ -526,7 +537,9 @@ impl World {
 
     /// Runs the end-of-run checks; `drained` says whether every request ended.
     pub fn finish_checks(&mut self, drained: bool) {
-        let end = RunEnd { now: self.now, counts: self.ledger.counts(), drained };
+        let up = self.nodes.iter().map(|n| n.alive && !n.hung).collect();
+        let sides = self.nodes.iter().map(|n| n.side).collect();
+        let end = RunEnd { now: self.now, counts: self.ledger.counts(), drained, up, sides };
         self.run_checkers(|c, found| c.finish(&end, found));
     }
 

@@ -160,7 +160,7 @@ impl Sim {
     pub fn run(&mut self) {
         assert!(self.limit != Limit::Forever, "a run to the end needs a limit");
         loop {
-            if self.world.quiescent() {
+            if self.world.quiescent() && self.world.probe().settled(&self.world) {
                 break;
             }
             let Some(next) = self.world.peek_time() else { break };

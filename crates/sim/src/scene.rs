@@ -13,6 +13,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::sharding::Sharding,
     #[cfg(feature = "caching")]
     &crate::scenes::caching::Caching,
+    #[cfg(feature = "eventual-consistency")]
+    &crate::scenes::eventual_consistency::EventualConsistency,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

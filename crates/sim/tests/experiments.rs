@@ -284,3 +284,42 @@ fn lru_keeps_hot_keys_better_than_random_and_no_cache_drowns_the_database() {
     assert!(none.requests.failed > 10_000, "{:?}", none.requests);
     assert_eq!(lru.requests.failed, 0);
 }
+
+fn pair(r: &Report, name: &str) -> (f64, f64) {
+    let v = numbers(r, name);
+    (v[0], v[1])
+}
+
+#[test]
+fn async_replication_reads_stale_sync_waits_and_read_your_writes_fixes_the_users_own_view() {
+    let limit = Limit::Until(30_000_000);
+    let asynchronous = run(preset("eventual-consistency", "async-stale-reads").limit(limit));
+    let synchronous = run(preset("eventual-consistency", "sync-slow-writes").limit(limit));
+    let ryw = run(preset("eventual-consistency", "read-your-writes").limit(limit));
+    assert!(metric(&asynchronous, "stale_read_ratio") > 0.02, "{}", metric(&asynchronous, "stale_read_ratio"));
+    assert_eq!(metric(&synchronous, "stale_reads"), 0.0);
+    let (async_p50, _) = pair(&asynchronous, "write_latency");
+    let (sync_p50, _) = pair(&synchronous, "write_latency");
+    assert!(async_p50 < 5.0 && sync_p50 > 100.0, "writes: async {async_p50} ms, sync {sync_p50} ms");
+    assert!(metric(&asynchronous, "own_stale_reads") > 100.0);
+    assert_eq!(metric(&ryw, "own_stale_reads"), 0.0, "nobody misses their own write");
+    assert!(metric(&ryw, "stale_reads") > 100.0, "others' profiles are still read stale");
+}
+
+#[test]
+fn a_partitioned_replica_falls_behind_and_converges_after_the_heal() {
+    let (sim, r) = run_sim(preset("eventual-consistency", "partitioned-replica").limit(Limit::Until(40_000_000)));
+    let behind = sim.series.column("behind:replica-2").unwrap();
+    let dt = sim.series.interval_us as f64 / 1e6;
+    let at = |s: f64| behind[(s / dt) as usize - 1];
+    assert!(at(29.0) > 300.0, "backlog before the heal: {}", at(29.0));
+    assert!(at(33.0) < 100.0, "drained after it: {}", at(33.0));
+    assert!(metric(&r, "convergence_time") > 15_000.0, "the writes it missed took the partition's length to arrive");
+    let (p50, _) = pair(&r, "staleness");
+    assert!(p50 > 1_000.0, "reads it served were seconds stale: {p50} ms");
+    // Synchronous replication cannot acknowledge while a replica is cut off: writes fail.
+    let sync = run(preset("eventual-consistency", "partitioned-replica").set("replication", "sync").limit(Limit::Until(40_000_000)));
+    assert!(metric(&sync, "writes_failed") > 1000.0);
+    let semi = run(preset("eventual-consistency", "partitioned-replica").set("replication", "semi-sync").limit(Limit::Until(40_000_000)));
+    assert_eq!(metric(&semi, "writes_failed"), 0.0);
+}

@@ -34,6 +34,9 @@ pub struct Source {
     zipf_s: f64,
     /// The share of requests that are writes (`WRITE_TAG` in their tag).
     write_ratio: f64,
+    /// Sessions: each request comes from a user (its `value`), one per key, who writes
+    /// only their own key and reads it this share of the time.
+    own_reads: Option<f64>,
     /// The next arrival, kept fractional so rounding to microseconds never drifts the rate.
     next_arrival_us: f64,
     deadlines: Deadlines,
@@ -56,6 +59,7 @@ impl Source {
             keys: KeyDist::uniform(keys),
             zipf_s: 1.0,
             write_ratio: 0.0,
+            own_reads: None,
             next_arrival_us: 0.0,
             deadlines: Deadlines::new(DEADLINE),
             expired: Vec::new(),
@@ -83,6 +87,14 @@ impl Source {
     /// which then also changes live).
     pub fn writing(mut self, p: &Params) -> Self {
         self.write_ratio = p.float("write_ratio");
+        self
+    }
+
+    /// Requests come from users, one per key (the user's id travels in the request's
+    /// `value`): a user writes only their own key, and reads it `own_reads` of the time,
+    /// another key from the key distribution otherwise.
+    pub fn sessions(mut self, own_reads: f64) -> Self {
+        self.own_reads = Some(own_reads);
         self
     }
 
@@ -140,11 +152,21 @@ impl Component for Source {
             self.running = false;
             return;
         };
-        let key = self.keys.draw(&mut self.rng);
         // A write is marked in the tag, drawn only where writes are asked for, so that
         // read-only workloads draw exactly what they always did.
-        let write = self.write_ratio > 0.0 && self.rng.unit() < self.write_ratio;
-        ctx.send(self.target, Msg { kind: Kind::Request, req, key, tag: u32::from(write), value: 0 });
+        let (key, user, write) = match self.own_reads {
+            None => {
+                let key = self.keys.draw(&mut self.rng);
+                (key, 0, self.write_ratio > 0.0 && self.rng.unit() < self.write_ratio)
+            }
+            Some(own) => {
+                let user = self.rng.below(self.keys.len());
+                let write = self.write_ratio > 0.0 && self.rng.unit() < self.write_ratio;
+                let key = if write || self.rng.unit() < own { user } else { self.keys.draw(&mut self.rng) };
+                (key, user as u32, write)
+            }
+        };
+        ctx.send(self.target, Msg { kind: Kind::Request, req, key, tag: u32::from(write), value: user });
         self.deadlines.add(ctx, self.timeout_us, req.0);
         self.schedule_next(ctx);
     }

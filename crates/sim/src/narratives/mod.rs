@@ -4,6 +4,8 @@
 pub mod caching;
 #[cfg(feature = "circuit-breaker")]
 pub mod circuit_breaker;
+#[cfg(feature = "eventual-consistency")]
+pub mod eventual_consistency;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
 #[cfg(feature = "sharding")]

@@ -4,6 +4,7 @@
 //! entries after a TTL. Values are version numbers, so that a checker outside the
 //! components can tell a stale read from a fresh one.
 
+use super::history::History;
 use super::theory::che_lru_hit_ratio;
 use crate::check::Checker;
 use crate::component::{Component, Ctx, NodeView, Tone};
@@ -691,35 +692,24 @@ impl Component for App {
     }
 }
 
-/// Reads and writes as clients see them, judged from the trace between the clients and
-/// the app: a write counts from its acknowledgement, a read is stale when it returns an
-/// older version than the newest acknowledged when it began, and it breaks the invariant
-/// when that version had been superseded more than TTL before it began.
+/// Read freshness as clients see it, judged on their history with the app: a read is
+/// stale when it returns an older version than the newest acknowledged when it began,
+/// and it breaks the invariant when that version had been superseded more than the TTL
+/// before the read began (the cache may serve a value one write old, for up to its TTL).
 struct Freshness {
-    clients: NodeId,
-    app: NodeId,
+    history: History,
     ttl_us: Micros,
     /// Whether the invariant is checked (not for write-behind, which may lose acknowledged writes).
     checked: bool,
-    /// By key: the newest acknowledged version, and the newest acknowledged TTL ago.
-    newest: Vec<u32>,
+    /// By key: the newest version acknowledged a TTL ago or earlier.
     floor: Vec<u32>,
     /// Acknowledgements younger than the TTL, oldest first: (when, key, version).
     recent: VecDeque<(Micros, u64, u32)>,
-    /// By ledger slot: (generation + 1, key, newest at start, floor at start, is a write).
-    open: Vec<(u32, u64, u32, u32, bool)>,
     stats: Rc<Cell<(u64, u64)>>,
 }
 
 impl Freshness {
-    fn at(v: &[u32], k: u64) -> u32 {
-        v.get(k as usize).copied().unwrap_or(0)
-    }
-
     fn advance(&mut self, now: Micros) {
-        if self.ttl_us == 0 {
-            return;
-        }
         while let Some(&(t, k, v)) = self.recent.front() {
             if t + self.ttl_us > now {
                 break;
@@ -740,40 +730,23 @@ impl Checker for Freshness {
     }
 
     fn on_record(&mut self, r: &Record, violations: &mut Vec<String>) {
-        let Record::Send { t0, from, to, msg, .. } = *r else { return };
-        if from == self.clients && to == self.app && msg.kind == Kind::Request {
-            self.advance(t0);
-            let slot = msg.req.slot();
-            if self.open.len() <= slot {
-                self.open.resize(slot + 1, (0, 0, 0, 0, false));
+        if self.ttl_us > 0 {
+            self.advance(r.time());
+        }
+        let floor = &self.floor;
+        let Some(op) = self.history.on_record(r, |k| floor.get(k as usize).copied().unwrap_or(0)) else { return };
+        if op.failed {
+            return;
+        }
+        if op.write {
+            if self.ttl_us > 0 {
+                self.recent.push_back((op.end, op.key, op.value));
             }
-            self.open[slot] = (msg.req.generation() + 1, msg.key, Self::at(&self.newest, msg.key), Self::at(&self.floor, msg.key), msg.tag & WRITE_TAG != 0);
-        } else if from == self.app && to == self.clients && msg.kind == Kind::Response {
-            let Some(&(generation, key, newest, floor, write)) = self.open.get(msg.req.slot()) else { return };
-            if generation != msg.req.generation() + 1 {
-                return;
-            }
-            self.open[msg.req.slot()].0 = 0;
-            if write {
-                let k = key as usize;
-                if self.newest.len() <= k {
-                    self.newest.resize(k + 1, 0);
-                }
-                self.newest[k] = self.newest[k].max(msg.value);
-                if self.ttl_us > 0 {
-                    self.recent.push_back((t0, key, msg.value));
-                }
-                return;
-            }
-            let (mut reads, mut stale) = self.stats.get();
-            reads += 1;
-            if msg.value < newest {
-                stale += 1;
-            }
-            self.stats.set((reads, stale));
-            if self.checked && msg.value < floor {
-                violations.push(format!("a read of key {key} returned version {} though version {floor} was acknowledged more than the TTL before it began", msg.value));
-            }
+            return;
+        }
+        self.stats.set((self.history.reads, self.history.stale_reads));
+        if self.checked && op.value < op.mark {
+            violations.push(format!("a read of key {} returned version {} though version {} was acknowledged more than the TTL before it began", op.key, op.value, op.mark));
         }
     }
 }
@@ -841,14 +814,11 @@ impl Scene for Caching {
         let stats = Rc::new(Cell::new((0, 0)));
         let ttl_us = p.duration("ttl");
         w.add_checker(Box::new(Freshness {
-            clients,
-            app,
+            history: History::new(clients, app),
             ttl_us,
             checked: strategy != "write-behind" && ttl_us > 0,
-            newest: Vec::new(),
             floor: Vec::new(),
             recent: VecDeque::new(),
-            open: Vec::new(),
             stats: stats.clone(),
         }));
         // Che's approximation holds for LRU under independent requests of fixed popularity:
@@ -960,7 +930,7 @@ mod tests {
     /// A hand-made history between clients (node 0) and the app (node 1).
     fn history(ttl_us: Micros, events: &[(Micros, bool, u64, bool, u32)]) -> (Vec<String>, (u64, u64)) {
         let stats = Rc::new(Cell::new((0, 0)));
-        let mut f = Freshness { clients: 0, app: 1, ttl_us, checked: true, newest: Vec::new(), floor: Vec::new(), recent: VecDeque::new(), open: Vec::new(), stats: stats.clone() };
+        let mut f = Freshness { history: History::new(0, 1), ttl_us, checked: true, floor: Vec::new(), recent: VecDeque::new(), stats: stats.clone() };
         let mut found = Vec::new();
         // (time, a request starts (else its answer), request number, a write, value)
         for &(t, start, n, write, value) in events {
