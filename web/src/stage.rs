@@ -81,7 +81,10 @@ pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, h
     ctx.set_fill_style_str("#0b1015");
     ctx.fill_rect(0.0, 0.0, width, height);
 
-    // Links between neighbouring columns.
+    // Links between neighbouring columns; a link a partition cuts is drawn cut: a red
+    // stroke across it.
+    let world = &runner.sim.world;
+    let mut cuts = Vec::new();
     ctx.set_stroke_style_str("#263241");
     ctx.set_line_width(1.0);
     ctx.begin_path();
@@ -91,8 +94,23 @@ pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, h
                 let (pa, pb) = (layout.centres[a], layout.centres[b]);
                 ctx.move_to(pa.0, pa.1);
                 ctx.line_to(pb.0, pb.1);
+                if world.partitioned(a as u32, b as u32) {
+                    cuts.push((pa, pb));
+                }
             }
         }
+    }
+    ctx.stroke();
+    ctx.set_stroke_style_str("#ff5c5c");
+    ctx.set_line_width(3.0);
+    ctx.begin_path();
+    for ((x0, y0), (x1, y1)) in cuts {
+        let (mx, my) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+        let len = (x1 - x0).hypot(y1 - y0).max(1.0);
+        // Across the link, 16 px long.
+        let (nx, ny) = (-(y1 - y0) / len * 8.0, (x1 - x0) / len * 8.0);
+        ctx.move_to(mx - nx, my - ny);
+        ctx.line_to(mx + nx, my + ny);
     }
     ctx.stroke();
 

@@ -264,6 +264,12 @@ impl World {
         Ok(())
     }
 
+    /// Whether a partition separates nodes `a` and `b` now.
+    pub fn partitioned(&self, a: NodeId, b: NodeId) -> bool {
+        let (x, y) = (self.nodes[a as usize].side, self.nodes[b as usize].side);
+        x != NO_SIDE && y != NO_SIDE && x != y
+    }
+
     /// Whether nodes `a` and `b` can talk now: both up, on the same side of any partition.
     pub fn reachable(&self, a: NodeId, b: NodeId) -> bool {
         let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);

@@ -16,6 +16,7 @@ const BUSIEST = [
   ['circuit-breaker', 'hung-dependency-no-breaker'],
   ['sharding', 'hot-shard-sequential-range'],
   ['caching', 'cold-cache-stampede'],
+  ['eventual-consistency', 'partitioned-replica'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

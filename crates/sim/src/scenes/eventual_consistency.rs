@@ -71,7 +71,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                         Line::measured("slowest write (s)", "write_max_s", Colour::Purple).compared(),
                     ],
                 },
-                Chart { title: "Writes a replica has not applied", unit: "writes", lines: vec![Line { label: "", source: Source::Prefixed("behind:"), colour: Colour::Blue, dashed: false, compared: false }] },
+                Chart { title: "Keys each replica has yet to catch up on", unit: "keys", lines: vec![Line { label: "", source: Source::Prefixed("behind:"), colour: Colour::Blue, dashed: false, compared: false }] },
             ],
             compare: &[
                 Row { label: "stale reads (share)", metric: "stale_read_ratio" },
@@ -332,9 +332,10 @@ impl Component for Replica {
     }
 
     fn view(&self) -> NodeView {
+        // How far behind it knows it is: the primary's newest it has heard of.
         let behind = self.heard.saturating_sub(self.applied_max);
         NodeView {
-            note: format!("v{} · {behind} behind", self.applied_max),
+            note: if behind > 0 { format!("v{} (−{behind})", self.applied_max) } else { format!("v{}", self.applied_max) },
             state: if behind > 0 { "behind" } else { "" },
             tone: Tone::Warn,
             busy: self.applying.len() as u32,
