@@ -340,7 +340,7 @@ fn knob(spec: &'static KnobSpec, sh: Shared, errors: RwSignal<BTreeMap<&'static 
             Ok(_) => {
                 let mut next = sh.scenario.get_untracked();
                 let restarted = sh.now_us() > 0;
-                next.params.set(spec.name, &text).map_err(|e| e.0).map(|()| {
+                next.params.set(spec.name, &text).and_then(|()| next.scene.check(&next.params)).map_err(|e| e.0).map(|()| {
                     sh.scenario.set(next);
                     if restarted {
                         sh.notices.update(|n| n.push(format!("{} cannot change while a run plays: the run started again from 0 s with the new value", spec.name)));

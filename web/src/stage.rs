@@ -35,7 +35,12 @@ impl Layout {
                 let count = per_column[slot] as f64;
                 let i = seen[c] as f64;
                 seen[c] += 1;
-                let x = if used.len() == 1 { width / 2.0 } else { margin_x + slot as f64 * (width - 2.0 * margin_x) / (used.len() - 1) as f64 };
+                let mut x = if used.len() == 1 { width / 2.0 } else { margin_x + slot as f64 * (width - 2.0 * margin_x) / (used.len() - 1) as f64 };
+                // Nodes of a role that talk among themselves zigzag, so that their links
+                // do not lie on top of one another.
+                if view.links.iter().any(|(a, b)| a == b && *a == n.role) && count > 1.0 && seen[c] % 2 == 0 {
+                    x += if x > width / 2.0 { -box_w * 1.1 } else { box_w * 1.1 };
+                }
                 let y = height * (i + 0.5) / count;
                 (x, y)
             })
@@ -76,7 +81,12 @@ pub fn tone_colour(tone: Tone) -> &'static str {
 pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, hover: Option<usize>) -> Layout {
     let nodes = runner.sim.world.nodes();
     let view = &runner.sim.scene.info().view.stage;
-    let calls = |a: &str, b: &str| view.links.iter().any(|(x, y)| *x == a && *y == b);
+    // Nodes of linked roles are joined, all to all; a `paired` link joins only nodes of
+    // the same region (the same name after the last '-': client-a and replica-a).
+    let region = |n: &Node| n.name.rsplit('-').next().unwrap_or("").to_string();
+    let calls = |a: &Node, b: &Node| {
+        view.links.iter().any(|(x, y)| *x == a.role && *y == b.role) || view.paired.iter().any(|(x, y)| *x == a.role && *y == b.role && region(a) == region(b))
+    };
     let layout = Layout::new(view, nodes, width, height);
     ctx.set_fill_style_str("#0b1015");
     ctx.fill_rect(0.0, 0.0, width, height);
@@ -90,7 +100,7 @@ pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, h
     ctx.begin_path();
     for (a, na) in nodes.iter().enumerate() {
         for (b, nb) in nodes.iter().enumerate() {
-            if calls(na.role, nb.role) {
+            if calls(na, nb) {
                 let (pa, pb) = (layout.centres[a], layout.centres[b]);
                 ctx.move_to(pa.0, pa.1);
                 ctx.line_to(pb.0, pb.1);

@@ -70,6 +70,11 @@ pub trait Probe {
 
 pub trait Scene: Sync {
     fn info(&self) -> &'static SceneInfo;
+    /// Whether the knobs make sense together (each is valid alone already): an error
+    /// names the knobs and their values (a quorum larger than the replicas, say).
+    fn check(&self, _p: &Params) -> Result<()> {
+        Ok(())
+    }
     /// Adds the scene's nodes and checkers to `w`; knob values are already valid.
     fn build(&self, p: &Params, w: &mut World) -> Box<dyn Probe>;
 }

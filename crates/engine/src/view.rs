@@ -12,6 +12,9 @@ pub struct StageView {
     /// `(from role, to role)`: the links drawn between every node of one role and every
     /// node of the other.
     pub links: &'static [(&'static str, &'static str)],
+    /// `(from role, to role)`: links drawn only between nodes of the same region, the
+    /// part of their names after the last '-' (client-a to replica-a).
+    pub paired: &'static [(&'static str, &'static str)],
 }
 
 /// The page's palette, by name; the page picks the exact shades for its theme.

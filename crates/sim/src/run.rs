@@ -80,6 +80,7 @@ impl Sim {
         limit: Limit,
         sample_interval_us: Micros,
     ) -> Result<Sim> {
+        scene.check(&params)?;
         let mut world = World::new(seed, params.clone(), scene.info().actions, limit);
         let probe = scene.build(&params, &mut world);
         let mut names: Vec<String> = COMMON_SERIES.iter().map(|s| s.to_string()).collect();

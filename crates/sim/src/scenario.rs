@@ -96,6 +96,10 @@ impl Scenario {
                 }
             }
         }
+        if let Err(e) = scene.check(&s.params) {
+            notices.push(format!("{e}; using this scene's defaults"));
+            s.params = Params::defaults(&scene.info().knobs);
+        }
         // After the knobs, so that the other side is checked against the final values.
         if let Some(text) = compare_text {
             match s.set_compare(&text) {
@@ -111,6 +115,7 @@ impl Scenario {
         let (knob, value) = text.split_once(':').ok_or_else(|| crate::error::Error::new(format!("'{text}' should be KNOB:VALUE, e.g. policy:random")))?;
         let mut other = self.params.clone();
         other.set(knob, value)?;
+        self.scene.check(&other)?;
         let spec = self.params.specs().iter().find(|s| s.name == knob).expect("set() checked the name");
         self.compare = Some((spec.name, value.to_string()));
         Ok(())

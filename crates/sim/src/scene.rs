@@ -15,6 +15,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::caching::Caching,
     #[cfg(feature = "eventual-consistency")]
     &crate::scenes::eventual_consistency::EventualConsistency,
+    #[cfg(feature = "cap")]
+    &crate::scenes::cap::Cap,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

@@ -323,3 +323,34 @@ fn a_partitioned_replica_falls_behind_and_converges_after_the_heal() {
     let semi = run(preset("eventual-consistency", "partitioned-replica").set("replication", "semi-sync").limit(Limit::Until(40_000_000)));
     assert_eq!(metric(&semi, "writes_failed"), 0.0);
 }
+
+#[test]
+fn under_a_partition_cp_refuses_the_minority_and_ap_answers_diverges_and_reconciles() {
+    let limit = Limit::Until(40_000_000);
+    let cp = run(preset("cap", "cp-partition").limit(limit));
+    let (a, b) = pair(&cp, "availability_by_side");
+    assert!(a < 0.6 && b == 1.0, "CP: the cut-off region refuses, the others answer: {a} {b}");
+    assert_eq!(metric(&cp, "linearizability_violations"), 0.0);
+    assert_eq!(metric(&cp, "stale_reads"), 0.0);
+    let lww = run(preset("cap", "ap-partition-lww").limit(limit));
+    let siblings = run(preset("cap", "ap-partition-siblings").limit(limit));
+    for ap in [&lww, &siblings] {
+        assert_eq!(pair(ap, "availability_by_side"), (1.0, 1.0), "AP answers everywhere");
+        assert!(metric(ap, "linearizability_violations") > 10.0, "the checker finds the divergence");
+        assert!(metric(ap, "stale_reads") > 100.0);
+        assert!(metric(ap, "conflicts") > 10.0);
+    }
+    assert!(metric(&lww, "lost_writes") > 10.0, "last writer wins drops the other side's writes");
+    assert_eq!(metric(&siblings, "lost_writes"), 0.0, "siblings keep them");
+}
+
+#[test]
+fn cp_quorums_must_intersect_and_bad_quorums_are_refused_by_name() {
+    let e = Sim::new(&RunSpec::new("cap").set("r", "1").set("w", "1")).err().unwrap().0;
+    assert!(e.contains("r + w > n") && e.contains("r = 1") && e.contains("n = 3"), "{e}");
+    let e = Sim::new(&RunSpec::new("cap").set("r", "4")).err().unwrap().0;
+    assert!(e.contains("at most n = 3"), "{e}");
+    // AP with quorums that do not intersect: reads are stale even with no partition.
+    let ap = run(RunSpec::new("cap").set("mode", "ap").limit(Limit::Until(20_000_000)));
+    assert!(metric(&ap, "stale_reads") > 50.0, "{}", metric(&ap, "stale_reads"));
+}

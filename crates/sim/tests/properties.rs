@@ -77,6 +77,8 @@ proptest! {
             let text = value_for(spec, u);
             params.set(spec.name, &text).map_err(|e| TestCaseError::fail(format!("in-range value refused: {e}")))?;
         }
+        // Knobs that do not make sense together are refused by name (tested below).
+        prop_assume!(scene.check(&params).is_ok());
         let mut sim = Sim::build(scene, params, seed, &[], Limit::Until(8_000_000), 1_000_000).unwrap();
         // Faults on the cluster's own nodes (clients are the workload, not a node to kill).
         let names: Vec<String> = sim.world.nodes().iter().filter(|n| n.role != "client").map(|n| n.name.clone()).collect();
@@ -149,5 +151,46 @@ fn out_of_range_values_are_refused_with_the_knob_the_value_and_the_range() {
                 assert!(e.0.contains(spec.name), "{e}");
             }
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// CP stays linearizable whatever the network does: random partitions between
+    /// regions, kills, revivals and heals, on random seeds and quorums.
+    #[test]
+    fn cp_histories_stay_linearizable_under_any_partition(
+        seed in any::<u64>(),
+        n in 3usize..=5,
+        quorum in 0usize..3,
+        faults in proptest::collection::vec((0u8..4, 0usize..5, 0usize..32, 0u64..15_000_000), 1..8),
+    ) {
+        let names = ["a", "b", "c", "d", "e"];
+        let (r, w) = [(n / 2 + 1, n / 2 + 1), (n, 1), (1, n)][quorum];
+        let mut spec = clusterlab_sim::RunSpec::new("cap").seed(seed).set("n", &n.to_string()).set("r", &r.to_string()).set("w", &w.to_string())
+            .set("arrival_rate", "900").set("keys", "8").set("write_ratio", "0.5").limit(Limit::Until(15_000_000));
+        for (kind, a, mask, at) in faults {
+            let node = format!("replica-{}", names[a % n]);
+            let entry = match kind {
+                0 => {
+                    // Regions on one side of the cut (a bit each), the rest on the other.
+                    let (one, other): (Vec<usize>, Vec<usize>) = (0..n).partition(|i| mask & 1 << i != 0);
+                    if one.is_empty() || other.is_empty() { continue; }
+                    let side = |s: &[usize]| s.iter().map(|i| format!("client-{0},replica-{0}", names[*i])).collect::<Vec<_>>().join(",");
+                    format!("{at}us partition {}|{}", side(&one), side(&other))
+                }
+                1 => format!("{at}us kill {node}"),
+                2 => format!("{at}us revive {node}"),
+                _ => format!("{at}us heal"),
+            };
+            spec = spec.fault(&entry);
+        }
+        let mut sim = Sim::new(&spec).unwrap();
+        let reproduce = sim.reproduce();
+        sim.run();
+        let report = Report::of(&sim, 0.0);
+        prop_assert_eq!(report.invariants.violation_count, 0, "{:?} — {}", report.invariants.violations, reproduce);
+        prop_assert_eq!(report.metrics["linearizability_violations"].as_u64(), Some(0));
     }
 }

@@ -17,6 +17,7 @@ const BUSIEST = [
   ['sharding', 'hot-shard-sequential-range'],
   ['caching', 'cold-cache-stampede'],
   ['eventual-consistency', 'partitioned-replica'],
+  ['cap', 'ap-partition-lww'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

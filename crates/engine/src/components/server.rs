@@ -28,6 +28,8 @@ pub struct Server {
     store: Option<Vec<u32>>,
     pub reads: u64,
     pub writes: u64,
+    /// Requests that reached it (served, refused, queued or lost in a crash).
+    pub arrived: u64,
     /// Integral over time of the number in the system (waiting + served), for its mean.
     area: f64,
     last_change_us: Micros,
@@ -51,6 +53,7 @@ impl Server {
             store: None,
             reads: 0,
             writes: 0,
+            arrived: 0,
             area: 0.0,
             last_change_us: 0,
         }
@@ -107,6 +110,7 @@ impl Component for Server {
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
         match msg.kind {
             Kind::Request | Kind::Call | Kind::Probe | Kind::Write => {
+                self.arrived += 1;
                 self.account(ctx.now());
                 if let Some(worker) = self.idle.pop() {
                     self.begin(ctx, worker, from, msg);

@@ -2,6 +2,8 @@
 
 #[cfg(feature = "caching")]
 pub mod caching;
+#[cfg(feature = "cap")]
+pub mod cap;
 #[cfg(feature = "circuit-breaker")]
 pub mod circuit_breaker;
 #[cfg(feature = "eventual-consistency")]

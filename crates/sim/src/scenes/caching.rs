@@ -75,7 +75,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         knobs,
         actions: ACTIONS,
         view: SceneView {
-            stage: StageView { columns: &[&["client"], &["app"], &["cache", "db"]], links: &[("client", "app"), ("app", "cache"), ("app", "db"), ("cache", "db")] },
+            stage: StageView { columns: &[&["client"], &["app"], &["cache", "db"]], links: &[("client", "app"), ("app", "cache"), ("app", "db"), ("cache", "db")], paired: &[] },
             charts: vec![
                 latency_chart(),
                 traffic_chart(&[Line::measured("database queries/s", "db_load_rps", Colour::Purple).compared()]),
@@ -765,10 +765,9 @@ struct CacheProbe {
 }
 
 impl CacheProbe {
-    /// Queries that reached the database so far: done, refused, or still there.
+    /// Queries that reached the database so far.
     fn db_ops(&self, w: &World) -> u64 {
-        let db = w.component::<Server>(self.db);
-        db.completed + db.rejected + u64::from(db.in_system())
+        w.component::<Server>(self.db).arrived
     }
 }
 

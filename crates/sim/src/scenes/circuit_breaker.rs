@@ -44,7 +44,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         knobs,
         actions: &[],
         view: SceneView {
-            stage: StageView { columns: &[&["client"], &["service"], &["dependency"]], links: &[("client", "service"), ("service", "dependency")] },
+            stage: StageView { columns: &[&["client"], &["service"], &["dependency"]], links: &[("client", "service"), ("service", "dependency")], paired: &[] },
             charts: vec![
                 latency_chart(),
                 traffic_chart(&[Line::theory("A's capacity if B hangs", "a_capacity_when_b_hangs_rps", 1.0, Colour::Yellow)]),

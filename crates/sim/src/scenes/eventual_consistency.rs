@@ -60,7 +60,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         knobs,
         actions: &[],
         view: SceneView {
-            stage: StageView { columns: &[&["client"], &["app"], &["primary"], &["replica"]], links: &[("client", "app"), ("app", "primary"), ("app", "replica"), ("primary", "replica")] },
+            stage: StageView { columns: &[&["client"], &["app"], &["primary"], &["replica"]], links: &[("client", "app"), ("app", "primary"), ("app", "replica"), ("primary", "replica")], paired: &[] },
             charts: vec![
                 latency_chart(),
                 Chart {

@@ -10,7 +10,7 @@ use crate::time::Micros;
 use crate::trace::Record;
 
 /// One request as the clients saw it, once it ended with an answer.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Op {
     pub key: u64,
     /// The user who made it (sessions; 0 otherwise).
@@ -31,14 +31,17 @@ pub struct Op {
     pub failed: bool,
     /// What the judging scene noted of the key when the request began (`on_record`).
     pub mark: u32,
+    /// The client heard an answer (a failed request may instead have timed out or been
+    /// lost, and then what it wrote or read is unknown).
+    pub answered: bool,
 }
 
 /// Acknowledgements kept per key to time a stale read's lag.
 const RECENT: usize = 4;
 
 pub struct History {
-    clients: NodeId,
-    front: NodeId,
+    /// (clients, the node that answers them): one pair, or one per region.
+    pairs: Vec<(NodeId, NodeId)>,
     /// By ledger slot: the request open there (generation + 1, and what it is).
     open: Vec<(u32, Op)>,
     /// By key: the newest acknowledged version.
@@ -54,7 +57,19 @@ pub struct History {
 impl History {
     /// The history between the clients and `front`, the node that answers them.
     pub fn new(clients: NodeId, front: NodeId) -> History {
-        History { clients, front, open: Vec::new(), newest: Vec::new(), recent: Vec::new(), reads: 0, stale_reads: 0, staleness: Histogram::new(), write_latency: Histogram::new() }
+        Self::of_pairs(vec![(clients, front)])
+    }
+
+    /// The history of several groups of clients, each with the node that answers it.
+    pub fn of_pairs(pairs: Vec<(NodeId, NodeId)>) -> History {
+        History { pairs, open: Vec::new(), newest: Vec::new(), recent: Vec::new(), reads: 0, stale_reads: 0, staleness: Histogram::new(), write_latency: Histogram::new() }
+    }
+
+    /// When the oldest request of `key` still waiting for its answer began, and whether
+    /// a write is among those waiting.
+    pub fn open_of(&self, key: u64) -> (Option<Micros>, bool) {
+        let open = || self.open.iter().filter(|(g, op)| *g != 0 && op.key == key).map(|(_, op)| op);
+        (open().map(|op| op.start).min(), open().any(|op| op.write))
     }
 
     pub fn newest(&self, key: u64) -> u32 {
@@ -64,9 +79,20 @@ impl History {
     /// Takes one record; returns the request it completes, if it does. When a request
     /// begins, `mark` notes what the judge needs of its key then.
     pub fn on_record(&mut self, r: &Record, mark: impl FnOnce(u64) -> u32) -> Option<Op> {
+        if let Record::End { t, req, outcome, .. } = *r {
+            // A request that ended without an answer reaching the client (a timeout).
+            let (generation, mut op) = *self.open.get(req.slot())?;
+            if generation != req.generation() + 1 || outcome == crate::ledger::Outcome::Completed {
+                return None;
+            }
+            self.open[req.slot()].0 = 0;
+            op.end = t;
+            op.failed = true;
+            return Some(op);
+        }
         let Record::Send { t0, from, to, msg, .. } = *r else { return None };
         let slot = msg.req.slot();
-        if from == self.clients && to == self.front && msg.kind == Kind::Request {
+        if msg.kind == Kind::Request && self.pairs.contains(&(from, to)) {
             if self.open.len() <= slot {
                 self.open.resize(slot + 1, (0, Op::default()));
             }
@@ -74,7 +100,7 @@ impl History {
             self.open[slot] = (msg.req.generation() + 1, op);
             return None;
         }
-        if from != self.front || to != self.clients {
+        if !self.pairs.contains(&(to, from)) {
             return None;
         }
         let (generation, mut op) = *self.open.get(slot)?;
@@ -84,6 +110,7 @@ impl History {
         self.open[slot].0 = 0;
         op.end = t0;
         op.value = msg.value;
+        op.answered = true;
         op.failed = msg.kind != Kind::Response;
         if op.failed {
             return Some(op);
@@ -113,11 +140,5 @@ impl History {
             }
         }
         Some(op)
-    }
-}
-
-impl Default for Op {
-    fn default() -> Op {
-        Op { key: 0, user: 0, write: false, start: 0, end: 0, value: 0, newest_at_start: 0, stale: false, staleness_us: 0, failed: false, mark: 0 }
     }
 }

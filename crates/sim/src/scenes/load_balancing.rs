@@ -45,7 +45,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         knobs,
         actions: &[],
         view: SceneView {
-            stage: StageView { columns: &[&["client"], &["balancer"], &["server"]], links: &[("client", "balancer"), ("balancer", "server")] },
+            stage: StageView { columns: &[&["client"], &["balancer"], &["server"]], links: &[("client", "balancer"), ("balancer", "server")], paired: &[] },
             charts: vec![
                 latency_chart(),
                 traffic_chart(&[]),

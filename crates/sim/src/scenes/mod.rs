@@ -2,12 +2,16 @@
 
 #[cfg(feature = "caching")]
 pub mod caching;
+#[cfg(feature = "cap")]
+pub mod cap;
 #[cfg(feature = "circuit-breaker")]
 pub mod circuit_breaker;
 #[cfg(feature = "eventual-consistency")]
 pub mod eventual_consistency;
 #[cfg(any(feature = "caching", feature = "eventual-consistency", feature = "cap"))]
 pub mod history;
+#[cfg(feature = "cap")]
+pub mod linearizable;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
 #[cfg(feature = "sharding")]

@@ -60,7 +60,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         knobs,
         actions: ACTIONS,
         view: SceneView {
-            stage: StageView { columns: &[&["client"], &["router"], &["shard"]], links: &[("client", "router"), ("router", "shard")] },
+            stage: StageView { columns: &[&["client"], &["router"], &["shard"]], links: &[("client", "router"), ("router", "shard")], paired: &[] },
             charts: vec![
                 latency_chart(),
                 traffic_chart(&[]),
