@@ -17,6 +17,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::eventual_consistency::EventualConsistency,
     #[cfg(feature = "cap")]
     &crate::scenes::cap::Cap,
+    #[cfg(feature = "partitioning")]
+    &crate::scenes::partitioning::Partitioning,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

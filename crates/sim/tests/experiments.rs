@@ -354,3 +354,21 @@ fn cp_quorums_must_intersect_and_bad_quorums_are_refused_by_name() {
     let ap = run(RunSpec::new("cap").set("mode", "ap").limit(Limit::Until(20_000_000)));
     assert!(metric(&ap, "stale_reads") > 50.0, "{}", metric(&ap, "stale_reads"));
 }
+
+#[test]
+fn range_by_date_prunes_recent_queries_hash_prunes_lookups_and_list_by_a_skewed_region_makes_one_huge_partition() {
+    let limit = Limit::Until(100_000_000);
+    let range = run(preset("partitioning", "range-by-date").limit(limit));
+    let hash = run(preset("partitioning", "hash-by-id").limit(limit));
+    let list = run(preset("partitioning", "list-by-region-skewed").limit(limit));
+    let by_kind = |r: &Report| numbers(r, "scanned_by_kind");
+    // [point lookup, last minutes, one region] of 8 partitions.
+    assert!(by_kind(&range)[1] < 2.0 && by_kind(&range)[0] == 8.0, "{:?}", by_kind(&range));
+    assert!(by_kind(&hash)[0] == 1.0 && by_kind(&hash)[1] == 8.0, "{:?}", by_kind(&hash));
+    assert!(by_kind(&list)[2] == 1.0 && by_kind(&list)[1] == 8.0, "{:?}", by_kind(&list));
+    assert!(metric(&range, "rows_dropped") > 1000.0, "old partitions dropped whole");
+    assert_eq!(metric(&hash, "rows_dropped"), 0.0);
+    assert!(metric(&list, "skew") > 3.0 && metric(&hash, "skew") < 1.1, "{} {}", metric(&list, "skew"), metric(&hash, "skew"));
+    let sizes = numbers(&list, "partition_sizes");
+    assert!(sizes[0] > 0.45 * sizes.iter().sum::<f64>(), "the first region's partition holds about half: {sizes:?}");
+}

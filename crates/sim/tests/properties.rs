@@ -144,7 +144,7 @@ fn out_of_range_values_are_refused_with_the_knob_the_value_and_the_range() {
                 KnobKind::Bool => vec!["maybe".into()],
                 KnobKind::Duration { max_us, .. } => vec![format!("{}us", max_us + 1), "10".into(), "-1s".into()],
                 KnobKind::Dist => vec!["gauss:1ms".into(), "exp:".into(), "uniform:9ms..1ms".into()],
-                KnobKind::Floats { .. } => vec!["".into(), "a,b".into(), "0".into(), "1,,2".into()],
+                KnobKind::Floats { min, .. } => vec!["".into(), "a,b".into(), (min - 1.0).to_string(), "1,,2".into()],
             };
             for text in bad {
                 let e = params.set(spec.name, &text).expect_err(&format!("{}={text} must be refused", spec.name));

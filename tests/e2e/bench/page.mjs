@@ -18,6 +18,7 @@ const BUSIEST = [
   ['caching', 'cold-cache-stampede'],
   ['eventual-consistency', 'partitioned-replica'],
   ['cap', 'ap-partition-lww'],
+  ['partitioning', 'list-by-region-skewed'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

@@ -10,5 +10,7 @@ pub mod circuit_breaker;
 pub mod eventual_consistency;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
+#[cfg(feature = "partitioning")]
+pub mod partitioning;
 #[cfg(feature = "sharding")]
 pub mod sharding;

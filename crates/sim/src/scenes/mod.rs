@@ -14,6 +14,8 @@ pub mod history;
 pub mod linearizable;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
+#[cfg(feature = "partitioning")]
+pub mod partitioning;
 #[cfg(feature = "sharding")]
 pub mod sharding;
 pub mod theory;
