@@ -16,6 +16,7 @@ use super::history::History;
 use super::linearizable::{INITIAL, RegOp, check};
 use crate::check::{Checker, RunEnd};
 use crate::component::{Component, Ctx, NodeView, Tone};
+use crate::components::deadlines::Deadlines;
 use crate::components::slab::{Slab, index_of};
 use crate::components::source::{Source as Clients, WRITE_TAG};
 use crate::error::{Error, Result};
@@ -44,8 +45,10 @@ const QUORUM_WAIT_US: Micros = 500_000;
 const RESEND_EVERY_US: Micros = US_PER_S;
 const LINEARIZABLE: &str = "CP: every key's history is linearizable";
 const CONVERGE: &str = "AP: after the heal every replica holds every region's newest writes";
-/// Operations kept per key for the linearizability check; older ones are dropped.
-const KEPT_PER_KEY: usize = 4096;
+/// A key's history is checked every this many operations, and compacted after a check
+/// once it holds more than `KEPT_PER_KEY`.
+const CHECK_EVERY: u32 = 256;
+const KEPT_PER_KEY: usize = 512;
 /// The most keys: a key travels in a replication message's low 8 bits.
 const MAX_KEYS: i64 = 256;
 
@@ -197,6 +200,8 @@ pub struct Replica {
     /// concurrent writes never share a version.
     last_seq: u32,
     ops: Slab<Op>,
+    deadlines: Deadlines,
+    expired: Vec<u64>,
     /// AP: by peer, by key, the newest of this replica's versions the peer has not acknowledged.
     unacked: Vec<Vec<Option<Version>>>,
     pub answered: u64,
@@ -293,8 +298,9 @@ impl Replica {
     }
 }
 
-/// Timer tokens: the resend tick, or an operation's quorum deadline (its slab key + 2).
+/// Timer tokens: the resend tick, and the quorum deadlines' timer.
 const RESEND_TICK: u64 = 1;
+const DEADLINE: u64 = 2;
 
 impl Component for Replica {
     fn on_start(&mut self, ctx: &mut Ctx) {
@@ -319,7 +325,7 @@ impl Component for Replica {
                 }
                 let o = self.ops.insert(Op { req: msg.req, client: from, key: msg.key, write, stamp: 0, put: false, answered: 0 });
                 self.send_all(ctx, Kind::Call, msg.key, index_of(o), 0);
-                ctx.set_timer(QUORUM_WAIT_US, o + 2);
+                self.deadlines.add(ctx, QUORUM_WAIT_US, o);
             }
             // CP phase 1 at a replica: its newest version.
             (Kind::Call, Some(_)) => ctx.send(from, msg.reply(Kind::Response).with_value(self.newest(msg.key))),
@@ -375,9 +381,15 @@ impl Component for Replica {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
-        if token != RESEND_TICK {
+        if token == DEADLINE {
             // No quorum in time: CP refuses.
-            self.finish(ctx, token - 2, false);
+            let mut expired = std::mem::take(&mut self.expired);
+            let ops = &self.ops;
+            self.deadlines.fire(ctx, |_, o| ops.contains(o), &mut expired);
+            for o in expired.drain(..) {
+                self.finish(ctx, o, false);
+            }
+            self.expired = expired;
             return;
         }
         for p in 0..self.peers.len() {
@@ -391,6 +403,7 @@ impl Component for Replica {
 
     fn on_crash(&mut self, held: &mut Vec<(NodeId, Msg)>) {
         self.ops.drain(|op| held.push((op.client, Msg::new(Kind::Request, op.req))));
+        self.deadlines.clear();
     }
 
     fn view(&self) -> NodeView {
@@ -438,7 +451,10 @@ impl KeyLog {
         if self.unknown_write || writing {
             // Reads of unrecorded values: from a write whose value is unknown, which may
             // have taken effect any time (the most lenient reading).
-            let mut unknown: Vec<u32> = self.ops.iter().filter(|o| !o.write && o.value != INITIAL && !self.ops.iter().any(|w| w.write && w.value == o.value)).map(|o| o.value).collect();
+            let mut written: Vec<u32> = self.ops.iter().filter(|o| o.write).map(|o| o.value).collect();
+            written.sort_unstable();
+            let mut unknown: Vec<u32> = self.ops.iter().filter(|o| !o.write && o.value != INITIAL && written.binary_search(&o.value).is_err()).map(|o| o.value).collect();
+            unknown.sort_unstable();
             unknown.dedup();
             self.ops.extend(unknown.into_iter().map(|value| RegOp { start: 0, end: Micros::MAX, write: true, value }));
         }
@@ -501,7 +517,7 @@ impl Checker for Linearizability {
             _ => return,
         }
         log.fresh += 1;
-        if log.fresh >= 64 || log.ops.len() > KEPT_PER_KEY {
+        if log.fresh >= CHECK_EVERY {
             self.check_key(k, violations);
         }
     }
@@ -610,6 +626,8 @@ impl Scene for Cap {
                 store: Vec::new(),
                 last_seq: 0,
                 ops: Slab::default(),
+                deadlines: Deadlines::new(DEADLINE),
+                expired: Vec::new(),
                 unacked: vec![Vec::new(); n],
                 answered: 0,
                 refused: 0,
