@@ -231,6 +231,16 @@ impl Params {
     }
 }
 
+/// The common knobs with another default network delay per hop (a scene whose lesson
+/// needs hops that take time, such as replicas in distant regions).
+pub fn common_knobs_with_latency(rate_default: &'static str, rate_max: f64, latency_default: &'static str) -> Vec<KnobSpec> {
+    let mut knobs = common_knobs(rate_default, rate_max);
+    for k in knobs.iter_mut().filter(|k| k.name == "net_latency") {
+        k.default = latency_default;
+    }
+    knobs
+}
+
 /// The knobs every scene has (patterns.md: `arrival_rate`, `traffic`, `net_latency`,
 /// `loss`), each of which can change while a run plays.
 pub fn common_knobs(rate_default: &'static str, rate_max: f64) -> Vec<KnobSpec> {

@@ -65,6 +65,10 @@ impl Line {
     pub const fn theory(label: &'static str, name: &'static str, scale: f64, colour: Colour) -> Line {
         Line { label, source: Source::Theory(name, scale), colour, dashed: true, compared: false }
     }
+    /// A line for every column whose name starts with `prefix` (`Source::Prefixed`).
+    pub const fn each(prefix: &'static str, colour: Colour) -> Line {
+        Line { label: "", source: Source::Prefixed(prefix), colour, dashed: false, compared: false }
+    }
     pub const fn compared(self) -> Line {
         Line { compared: true, ..self }
     }

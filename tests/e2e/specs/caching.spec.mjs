@@ -1,16 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { act, counts, until, watchErrors } from './helpers.mjs';
-
-/** A row of the scene's measures (one run) as a number. */
-async function measure(page, label) {
-  return Number(await page.getByTestId('measures').locator('tr', { hasText: label }).locator('td').textContent());
-}
-
-/** A row of the compare table: [A, B] as numbers. */
-async function compared(page, label) {
-  const cells = page.getByTestId('compare').locator('tr', { hasText: label }).locator('td');
-  return [Number(await cells.nth(0).textContent()), Number(await cells.nth(1).textContent())];
-}
+import { act, compared, counts, measure, until, watchErrors } from './helpers.mjs';
 
 test('from the catalogue: a flushed cache stampedes the database; flush and faults by click', async ({ page }, info) => {
   const errors = watchErrors(page);

@@ -1,18 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { act, until, watchErrors } from './helpers.mjs';
-
-/** A row of the scene's measures (one run): its text. */
-async function measureText(page, label) {
-  return page.getByTestId('measures').locator('tr', { hasText: label }).locator('td').textContent();
-}
-
-/** A row of the compare table: [A, B] as texts. */
-async function compared(page, label) {
-  const cells = page.getByTestId('compare').locator('tr', { hasText: label }).locator('td');
-  return [await cells.nth(0).textContent(), await cells.nth(1).textContent()];
-}
-
-const numbers = (text) => text.split('·').map((x) => Number(x.trim()));
+import { act, comparedText, measureText, numbers, until, watchErrors } from './helpers.mjs';
 
 test('from the catalogue: CP refuses the cut-off region, stays linearizable; a replica killed by click', async ({ page }, info) => {
   const errors = watchErrors(page);
@@ -48,17 +35,17 @@ test('each "try this" step of CAP shows what its text claims', async ({ page }) 
   // 2. CP against AP: AP answers everywhere, and pays in stale reads and broken histories.
   await step(1).click();
   await expect.poll(async () => {
-    const [cpSides, apSides] = await compared(page, 'requests answered, by region');
-    const [cpLin, apLin] = await compared(page, 'keys whose history is not linearizable');
-    const [cpStale, apStale] = await compared(page, 'stale reads');
+    const [cpSides, apSides] = await comparedText(page, 'requests answered, by region');
+    const [cpLin, apLin] = await comparedText(page, 'keys whose history is not linearizable');
+    const [cpStale, apStale] = await comparedText(page, 'stale reads');
     return numbers(cpSides)[0] < 0.8 && numbers(apSides).every((x) => x === 1) && cpLin === '0' && Number(apLin) > 0 && cpStale === '0' && Number(apStale) > 0;
   }, { timeout: 40_000 }).toBe(true);
 
   // 3. LWW against siblings: writes lost on one side only, conflicts on both.
   await step(2).click();
   await expect.poll(async () => {
-    const [lww, siblings] = await compared(page, 'acknowledged writes lost');
-    const [cl, cs] = await compared(page, 'concurrent versions reconciled');
+    const [lww, siblings] = await comparedText(page, 'acknowledged writes lost');
+    const [cl, cs] = await comparedText(page, 'concurrent versions reconciled');
     return Number(lww) > 0 && siblings === '0' && Number(cl) > 0 && Number(cs) > 0;
   }, { timeout: 40_000 }).toBe(true);
   expect(errors).toEqual([]);

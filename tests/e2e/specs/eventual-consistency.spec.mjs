@@ -1,19 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { act, counts, until, watchErrors } from './helpers.mjs';
-
-/** A row of the scene's measures (one run): its text. */
-async function measureText(page, label) {
-  return page.getByTestId('measures').locator('tr', { hasText: label }).locator('td').textContent();
-}
-
-/** A row of the compare table: [A, B] as texts. */
-async function compared(page, label) {
-  const cells = page.getByTestId('compare').locator('tr', { hasText: label }).locator('td');
-  return [await cells.nth(0).textContent(), await cells.nth(1).textContent()];
-}
-
-/** "12.5 · 40.1" → [12.5, 40.1] */
-const numbers = (text) => text.split('·').map((x) => Number(x.trim()));
+import { act, comparedText, counts, measureText, numbers, until, watchErrors } from './helpers.mjs';
 
 test('from the catalogue: replicas serve stale reads; a replica killed by click catches up after its revival', async ({ page }, info) => {
   const errors = watchErrors(page);
@@ -50,16 +36,16 @@ test('each "try this" step of eventual consistency shows what its text claims', 
   // 2. Async against sync: stale reads to zero, writes slower.
   await step(1).click();
   await expect.poll(async () => {
-    const [a, b] = await compared(page, 'stale reads (share)');
-    const [wa, wb] = await compared(page, 'write latency');
+    const [a, b] = await comparedText(page, 'stale reads (share)');
+    const [wa, wb] = await comparedText(page, 'write latency');
     return Number(a) > 0.01 && Number(b) === 0 && numbers(wb)[0] > 50 && numbers(wa)[0] < 10;
   }, { timeout: 20_000 }).toBe(true);
 
   // 3. Read-your-writes: nobody misses their own write; others' profiles still stale.
   await step(2).click();
   await expect.poll(async () => {
-    const [a, b] = await compared(page, 'users who missed their own write');
-    const [, staleB] = await compared(page, 'stale reads (share)');
+    const [a, b] = await comparedText(page, 'users who missed their own write');
+    const [, staleB] = await comparedText(page, 'stale reads (share)');
     return Number(a) > 10 && Number(b) === 0 && Number(staleB) > 0.005;
   }, { timeout: 20_000 }).toBe(true);
 

@@ -25,3 +25,32 @@ export async function act(page, node, action) {
   await page.locator('.node-strip').getByRole('button', { name: node, exact: true }).click();
   await page.getByRole('dialog', { name: `Actions on ${node}` }).getByRole('button', { name: action }).click();
 }
+
+/** A row of the scene's measures table (one run): its text. */
+export async function measureText(page, label) {
+  return page.getByTestId('measures').locator('tr', { hasText: label }).locator('td').textContent();
+}
+
+/** A row of the scene's measures table (one run), as a number. */
+export async function measure(page, label) {
+  return Number(await measureText(page, label));
+}
+
+/** A row of the compare table: [A, B] as texts. */
+export async function comparedText(page, label) {
+  const cells = page.getByTestId('compare').locator('tr', { hasText: label }).locator('td');
+  return [await cells.nth(0).textContent(), await cells.nth(1).textContent()];
+}
+
+/** A row of the compare table: [A, B] as numbers. */
+export async function compared(page, label) {
+  return (await comparedText(page, label)).map(Number);
+}
+
+/** A measure that lists numbers ("12.5 · 40.1"), as numbers. */
+export const numbers = (text) => text.split('·').map((x) => Number(x.trim()));
+
+/** The virtual time the stats line shows, in seconds. */
+export async function virtualTime(page) {
+  return Number(((await page.getByTestId('counts').textContent()).match(/t = ([\d.]+)s/) || [])[1] ?? NaN);
+}

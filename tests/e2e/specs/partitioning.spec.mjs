@@ -1,16 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { act, until, watchErrors } from './helpers.mjs';
-
-async function measureText(page, label) {
-  return page.getByTestId('measures').locator('tr', { hasText: label }).locator('td').textContent();
-}
-
-async function compared(page, label) {
-  const cells = page.getByTestId('compare').locator('tr', { hasText: label }).locator('td');
-  return [await cells.nth(0).textContent(), await cells.nth(1).textContent()];
-}
-
-const numbers = (text) => text.split('·').map((x) => Number(x.trim()));
+import { act, comparedText, measureText, numbers, until, watchErrors } from './helpers.mjs';
 
 test('from the catalogue: range by date prunes recent queries; a partition killed by click', async ({ page }, info) => {
   const errors = watchErrors(page);
@@ -41,12 +30,12 @@ test('each "try this" step of partitioning shows what its text claims', async ({
   await expect.poll(async () => numbers(await measureText(page, 'by point lookup'))[1], { timeout: 20_000 }).toBeLessThan(2.5);
   await step(1).click();
   await expect.poll(async () => {
-    const [r, h] = await compared(page, 'by point lookup');
+    const [r, h] = await comparedText(page, 'by point lookup');
     return numbers(r)[1] < 2.5 && numbers(h)[1] === 8 && numbers(h)[0] === 1 && numbers(r)[0] === 8;
   }, { timeout: 20_000 }).toBe(true);
   await step(2).click();
   await expect.poll(async () => {
-    const [skewed, even] = await compared(page, 'largest partition / mean');
+    const [skewed, even] = await comparedText(page, 'largest partition / mean');
     return Number(skewed) > 3 && Number(even) < 1.3;
   }, { timeout: 20_000 }).toBe(true);
   expect(errors).toEqual([]);

@@ -1,22 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { act, counts, until, watchErrors } from './helpers.mjs';
-
-/** A row of the scene's measures (one run) as a number. */
-async function measure(page, label) {
-  const cell = page.getByTestId('measures').locator('tr', { hasText: label }).locator('td');
-  return Number(await cell.textContent());
-}
-
-/** A row of the compare table: [A, B] as numbers. */
-async function compared(page, label) {
-  const cells = page.getByTestId('compare').locator('tr', { hasText: label }).locator('td');
-  return [Number(await cells.nth(0).textContent()), Number(await cells.nth(1).textContent())];
-}
-
-/** The virtual time the stats line shows, in seconds. */
-async function virtualTime(page) {
-  return Number(((await page.getByTestId('counts').textContent()).match(/t = ([\d.]+)s/) || [])[1] ?? NaN);
-}
+import { act, compared, counts, measure, until, virtualTime, watchErrors } from './helpers.mjs';
 
 test('from the catalogue: timestamps make one hot shard; a shard added, one killed and one removed by click', async ({ page }, info) => {
   const errors = watchErrors(page);

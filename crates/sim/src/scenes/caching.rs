@@ -13,7 +13,7 @@ use crate::components::server::Server;
 use crate::components::slab::{Key, Slab, index_of};
 use crate::components::source::{Source as Clients, WRITE_TAG};
 use crate::keys::key_knobs;
-use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
+use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::rng::Rng;
 use crate::scene::{ActionSpec, Preset, Probe, Scene, SceneInfo};
@@ -50,10 +50,7 @@ const INVARIANT: &str = "no read returns a value older than TTL + one write";
 static ACTIONS: &[ActionSpec] = &[ActionSpec { name: "flush", arg: None, role: None, help: "Empties the cache at once (a cold start); a write-behind cache first writes its dirty entries to the database." }];
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
-    let mut knobs = common_knobs("2000", 1_000_000.0);
-    if let Some(k) = knobs.iter_mut().find(|k| k.name == "net_latency") {
-        k.default = "const:200us";
-    }
+    let mut knobs = common_knobs_with_latency("2000", 1_000_000.0, "const:200us");
     knobs.extend([
         KnobSpec { name: "strategy", kind: KnobKind::Choice(STRATEGIES), default: "cache-aside", unit: "", live: false, help: "none: every read and write goes to the database. cache-aside: the app reads the cache, and on a miss reads the database and fills the cache. read-through: the cache itself reads the database on a miss. write-through: writes go to the database, then to the cache. write-behind: writes go to the cache only, which writes them to the database about a second later." },
         KnobSpec { name: "eviction", kind: KnobKind::Choice(EVICTIONS), default: "lru", unit: "", live: false, help: "Which entry a full cache drops: least recently used, least frequently used (sampled, as Redis does: the least used of 5 random entries), first in, or a random one." },

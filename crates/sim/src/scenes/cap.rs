@@ -21,12 +21,12 @@ use crate::components::slab::{Slab, index_of};
 use crate::components::source::{Source as Clients, WRITE_TAG};
 use crate::error::{Error, Result};
 use crate::keys::key_knobs;
-use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
+use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
 use crate::trace::Record;
-use crate::view::{Chart, Colour, Line, Row, SceneView, Source, StageView, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
 use crate::world::World;
 use serde_json::{Map, Value as Json, json};
 use std::any::Any;
@@ -53,10 +53,7 @@ const KEPT_PER_KEY: usize = 512;
 const MAX_KEYS: i64 = 256;
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
-    let mut knobs = common_knobs("600", 100_000.0);
-    if let Some(k) = knobs.iter_mut().find(|k| k.name == "net_latency") {
-        k.default = "uniform:20ms..40ms";
-    }
+    let mut knobs = common_knobs_with_latency("600", 100_000.0, "uniform:20ms..40ms");
     knobs.extend([
         KnobSpec { name: "mode", kind: KnobKind::Choice(MODES), default: "cp", unit: "", live: false, help: "cp: every read and write needs a quorum, or fails. ap: each region's replica answers alone and reconciles later." },
         KnobSpec { name: "n", kind: KnobKind::Int { min: 3, max: 5 }, default: "3", unit: "regions", live: false, help: "Replicas, one per region (a, b, c, ...), each with its own clients." },
@@ -78,7 +75,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             stage: StageView { columns: &[&["client"], &["replica"]], links: &[("replica", "replica")], paired: &[("client", "replica")] },
             charts: vec![
                 latency_chart(),
-                Chart { title: "Requests answered, by region", unit: "share", lines: vec![Line { label: "", source: Source::Prefixed("answered:"), colour: Colour::Green, dashed: false, compared: false }] },
+                Chart { title: "Requests answered, by region", unit: "share", lines: vec![Line::each("answered:", Colour::Green)] },
                 Chart {
                     title: "Stale reads and conflicts",
                     unit: "per second",

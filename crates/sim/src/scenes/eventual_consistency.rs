@@ -13,12 +13,12 @@ use crate::components::source::{Source as Clients, WRITE_TAG};
 use crate::dist::Dist;
 use crate::histogram::Histogram;
 use crate::keys::key_knobs;
-use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
+use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
 use crate::trace::Record;
-use crate::view::{Chart, Colour, Line, Row, SceneView, Source, StageView, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
 use crate::world::World;
 use serde_json::{Map, Value as Json, json};
 use std::any::Any;
@@ -37,10 +37,7 @@ const RESEND_EVERY_US: Micros = US_PER_S;
 const INVARIANT: &str = "replicas converge after writes stop";
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
-    let mut knobs = common_knobs("2000", 200_000.0);
-    if let Some(k) = knobs.iter_mut().find(|k| k.name == "net_latency") {
-        k.default = "const:1ms";
-    }
+    let mut knobs = common_knobs_with_latency("2000", 200_000.0, "const:1ms");
     knobs.extend([
         KnobSpec { name: "replication", kind: KnobKind::Choice(REPLICATION), default: "async", unit: "", live: false, help: "When the primary acknowledges a write: once every replica has applied it (sync), once one has (semi-sync), or at once, replicating afterwards (async)." },
         KnobSpec { name: "replicas", kind: KnobKind::Int { min: 1, max: 8 }, default: "3", unit: "", live: false, help: "Replicas of the primary." },
@@ -71,7 +68,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                         Line::measured("slowest write (s)", "write_max_s", Colour::Purple).compared(),
                     ],
                 },
-                Chart { title: "Keys each replica has yet to catch up on", unit: "keys", lines: vec![Line { label: "", source: Source::Prefixed("behind:"), colour: Colour::Blue, dashed: false, compared: false }] },
+                Chart { title: "Keys each replica has yet to catch up on", unit: "keys", lines: vec![Line::each("behind:", Colour::Blue)] },
             ],
             compare: &[
                 Row { label: "stale reads (share)", metric: "stale_read_ratio" },

@@ -7,7 +7,7 @@ use crate::components::server::Server;
 use crate::components::source::Source as Clients;
 use crate::dist::Dist;
 use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
-use crate::view::{Chart, Colour, Line, Row, SceneView, Source, StageView, latency_chart, traffic_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart, traffic_chart};
 use crate::ledger::Outcome;
 use crate::msg::{Kind, NodeId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
@@ -49,7 +49,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             charts: vec![
                 latency_chart(),
                 traffic_chart(&[]),
-                Chart { title: "Queue depth per server", unit: "requests", lines: vec![Line { label: "", source: Source::Prefixed("queue:"), colour: Colour::Blue, dashed: false, compared: false }] },
+                Chart { title: "Queue depth per server", unit: "requests", lines: vec![Line::each("queue:", Colour::Blue)] },
             ],
             compare: &[
                 Row { label: "completed per server", metric: "per_server_completed" },

@@ -13,7 +13,7 @@ use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
 use crate::trace::{DropReason, Record};
-use crate::view::{Chart, Colour, Line, Row, SceneView, Source, StageView, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
 use crate::world::World;
 use serde_json::{Map, Value as Json, json};
 use std::any::Any;
@@ -55,7 +55,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             charts: vec![
                 latency_chart(),
                 Chart { title: "Partitions asked per read", unit: "partitions", lines: vec![Line::measured("per read", "scanned_per_query", Colour::Orange).compared()] },
-                Chart { title: "Rows per partition", unit: "rows", lines: vec![Line { label: "", source: Source::Prefixed("rows:"), colour: Colour::Blue, dashed: false, compared: false }] },
+                Chart { title: "Rows per partition", unit: "rows", lines: vec![Line::each("rows:", Colour::Blue)] },
             ],
             compare: &[
                 Row { label: "partitions asked per read (mean)", metric: "partitions_scanned_per_query" },
