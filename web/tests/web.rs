@@ -24,7 +24,10 @@ async fn catalogue_lists_every_pattern_and_links_the_playable_ones() {
     assert_eq!(items.length(), 21);
     let link = root.query_selector("a[href='?p=load-balancing']").unwrap().expect("load balancing is playable");
     assert_eq!(link.text_content().unwrap(), "Load balancing");
-    assert!(root.query_selector("a[href='?p=sharding']").unwrap().is_none(), "sharding is not built yet");
+    // Every scene built in is linked, and only those.
+    assert_eq!(root.query_selector_all("a[href^='?p=']").unwrap().length() as usize, clusterlab_sim::scene::SCENES.len());
+    assert!(root.query_selector("a[href='?p=cap']").unwrap().is_some(), "cap is playable");
+    assert!(root.query_selector("a[href='?p=rate-limiting']").unwrap().is_none(), "rate limiting is not built yet");
 }
 
 /// The engine in Chromium gives the very trace the native engine gives.
