@@ -144,7 +144,8 @@ pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, h
             let (cx, cy) = layout.centres[i];
             let side = (layout.box_h / 3.0).clamp(4.0, 10.0);
             ctx.set_fill_style_str(owner_colour(i as u32));
-            ctx.fill_rect(cx + layout.box_w / 2.0 - side - 2.0, cy - layout.box_h / 2.0 + 2.0, side, side);
+            // Bottom right, clear of the name and above the load bar.
+            ctx.fill_rect(cx + layout.box_w / 2.0 - side - 2.0, cy + layout.box_h / 2.0 - side - 5.0, side, side);
         }
     }
     layout
