@@ -255,9 +255,55 @@ impl Replica {
         ctx.send(op.client, Msg { kind, req: op.req, key: op.key, tag: 0, value });
     }
 
-    fn send_all(&self, ctx: &mut Ctx, kind: Kind, key: u64, tag: u32, value: u32) {
-        for p in &self.peers {
-            ctx.send(*p, Msg { kind, req: ReqId(0), key, tag, value });
+    /// A CP phase: asks every other replica, and answers for itself at once (a
+    /// coordinator does not call itself over the network).
+    fn quorum_phase(&mut self, ctx: &mut Ctx, kind: Kind, key: u64, tag: u32, value: u32) {
+        for (i, p) in self.peers.iter().enumerate() {
+            if i != self.me {
+                ctx.send(*p, Msg { kind, req: ReqId(0), key, tag, value });
+            }
+        }
+        let local = if kind == Kind::Write {
+            self.cp_put(key, value);
+            value
+        } else {
+            self.newest(key)
+        };
+        self.cp_answer(ctx, self.me, key, tag, local);
+    }
+
+    /// CP phase 2 at a replica: keeps the version if it is newer.
+    fn cp_put(&mut self, key: u64, stamp: u32) {
+        let held = self.held(key);
+        if held.first().is_none_or(|h| h.stamp < stamp) {
+            *held = vec![Version { stamp, vv: Vv::default() }];
+        }
+    }
+
+    /// Replica `p`'s answer to a phase of this coordinator's operation `tag`.
+    fn cp_answer(&mut self, ctx: &mut Ctx, p: usize, key: u64, tag: u32, value: u32) {
+        let Some(o) = self.ops.key_at(tag & !PHASE_PUT) else { return };
+        let (r, w, me) = (self.r, self.w, self.me);
+        let Some(op) = self.ops.get_mut(o).filter(|op| op.key == key && op.put == (tag & PHASE_PUT != 0)) else { return };
+        if op.answered & 1 << p != 0 {
+            return;
+        }
+        op.answered |= 1 << p;
+        if !op.put {
+            op.stamp = op.stamp.max(value);
+            if op.answered.count_ones() == r {
+                // The newest version a read quorum holds; a write numbers its own above it.
+                if op.write {
+                    self.last_seq = self.last_seq.max(op.stamp >> 3) + 1;
+                    op.stamp = self.last_seq << 3 | me as u32;
+                }
+                op.put = true;
+                op.answered = 0;
+                let (key, stamp) = (op.key, op.stamp);
+                self.quorum_phase(ctx, Kind::Write, key, PHASE_PUT | index_of(o), stamp);
+            }
+        } else if op.answered.count_ones() == w {
+            self.finish(ctx, o, true);
         }
     }
 
@@ -321,17 +367,14 @@ impl Component for Replica {
                     return;
                 }
                 let o = self.ops.insert(Op { req: msg.req, client: from, key: msg.key, write, stamp: 0, put: false, answered: 0 });
-                self.send_all(ctx, Kind::Call, msg.key, index_of(o), 0);
                 self.deadlines.add(ctx, QUORUM_WAIT_US, o);
+                self.quorum_phase(ctx, Kind::Call, msg.key, index_of(o), 0);
             }
             // CP phase 1 at a replica: its newest version.
             (Kind::Call, Some(_)) => ctx.send(from, msg.reply(Kind::Response).with_value(self.newest(msg.key))),
             // CP phase 2 at a replica: keep the version if it is newer.
             (Kind::Write, Some(_)) if self.cp => {
-                let held = self.held(msg.key);
-                if held.first().is_none_or(|h| h.stamp < msg.value) {
-                    *held = vec![Version { stamp: msg.value, vv: Vv::default() }];
-                }
+                self.cp_put(msg.key, msg.value);
                 ctx.send(from, msg.reply(Kind::Response));
             }
             // AP: a version replicated from a peer.
@@ -348,31 +391,7 @@ impl Component for Replica {
                     *u = None;
                 }
             }
-            (Kind::Response, Some(p)) => {
-                let Some(o) = self.ops.key_at(msg.tag & !PHASE_PUT) else { return };
-                let (r, w, me) = (self.r, self.w, self.me);
-                let Some(op) = self.ops.get_mut(o).filter(|op| op.key == msg.key && op.put == (msg.tag & PHASE_PUT != 0)) else { return };
-                if op.answered & 1 << p != 0 {
-                    return;
-                }
-                op.answered |= 1 << p;
-                if !op.put {
-                    op.stamp = op.stamp.max(msg.value);
-                    if op.answered.count_ones() == r {
-                        // The newest version a read quorum holds; a write numbers its own above it.
-                        if op.write {
-                            self.last_seq = self.last_seq.max(op.stamp >> 3) + 1;
-                            op.stamp = self.last_seq << 3 | me as u32;
-                        }
-                        op.put = true;
-                        op.answered = 0;
-                        let (key, stamp) = (op.key, op.stamp);
-                        self.send_all(ctx, Kind::Write, key, PHASE_PUT | index_of(o), stamp);
-                    }
-                } else if op.answered.count_ones() == w {
-                    self.finish(ctx, o, true);
-                }
-            }
+            (Kind::Response, Some(p)) => self.cp_answer(ctx, p, msg.key, msg.tag, msg.value),
             _ => {}
         }
     }
