@@ -4,6 +4,7 @@
 //! entries after a TTL. Values are version numbers, so that a checker outside the
 //! components can tell a stale read from a fresh one.
 
+use super::measure::{measures, share};
 use super::history::History;
 use super::theory::che_lru_hit_ratio;
 use crate::check::Checker;
@@ -768,9 +769,6 @@ impl CacheProbe {
     }
 }
 
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
 
 impl Scene for Caching {
     fn info(&self) -> &'static SceneInfo {
@@ -836,10 +834,10 @@ impl Probe for CacheProbe {
         let lookups = cache.hits + cache.misses;
         let (reads, stale) = self.stats.get();
         let secs = w.now() as f64 / 1e6;
-        let json = json!({
-            "hit_ratio": round3(if lookups > 0 { cache.hits as f64 / lookups as f64 } else { 0.0 }),
+        measures(json!({
+            "hit_ratio": share(cache.hits, lookups),
             "stale_reads": stale,
-            "stale_read_ratio": round3(if reads > 0 { stale as f64 / reads as f64 } else { 0.0 }),
+            "stale_read_ratio": share(stale, reads),
             "db_load_rps": (if secs > 0.0 { self.db_ops(w) as f64 / secs } else { 0.0 }).round(),
             "stampede_peak": self.peak.get().round(),
             "db_queue_max": db.queue_max,
@@ -849,11 +847,7 @@ impl Probe for CacheProbe {
             "cache_misses": cache.misses,
             "coalesced_reads": app.coalesced,
             "lost_writes": cache.lost_writes,
-        });
-        match json {
-            Json::Object(m) => m,
-            _ => unreachable!(),
-        }
+        }))
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

@@ -12,6 +12,7 @@
 //! reconciled by last writer wins (a timestamp order, which drops one) or kept as
 //! siblings until the next write of the key merges them.
 
+use super::measure::measures;
 use super::history::History;
 use super::linearizable::{INITIAL, RegOp, check};
 use crate::check::{Checker, RunEnd};
@@ -678,7 +679,7 @@ impl Probe for CapProbe {
         let s = self.seen.borrow();
         let reps: Vec<&Replica> = self.replicas.iter().map(|r| w.component::<Replica>(*r)).collect();
         let by_side: Vec<f64> = reps.iter().map(|r| if r.answered + r.refused > 0 { (r.answered as f64 / (r.answered + r.refused) as f64 * 1000.0).round() / 1000.0 } else { 1.0 }).collect();
-        let json = json!({
+        measures(json!({
             "availability_by_side": by_side,
             "stale_reads": s.stale,
             "conflicts": reps.iter().map(|r| r.conflicts).max().unwrap_or(0),
@@ -686,11 +687,7 @@ impl Probe for CapProbe {
             "linearizability_violations": s.non_linearizable,
             "quorums_intersect": if self.cp { self.intersect } else { false },
             "refused": reps.iter().map(|r| r.refused).sum::<u64>(),
-        });
-        match json {
-            Json::Object(m) => m,
-            _ => unreachable!(),
-        }
+        }))
     }
 
     fn series_names(&self, w: &World) -> Vec<String> {

@@ -1,6 +1,7 @@
 //! Scene `circuit-breaker` (patterns.md row 6): clients → service A (a bounded worker
 //! pool) → dependency B, with a breaker in A guarding its calls to B.
 
+use super::measure::measures;
 use crate::check::Checker;
 use crate::components::breaker::{BreakerConfig, BreakerState};
 use crate::components::server::Server;
@@ -139,7 +140,7 @@ impl Probe for CbProbe {
     fn metrics(&self, w: &World) -> Map<String, Json> {
         let a = w.component::<Service>(self.a);
         let timeline: Vec<Json> = a.timeline.iter().map(|(t, s)| json!([t, s.name()])).collect();
-        let json = json!({
+        measures(json!({
             "state_timeline": timeline,
             "breaker_transitions": a.transitions,
             "dependency_calls": a.dependency_calls,
@@ -148,11 +149,7 @@ impl Probe for CbProbe {
             "a_workers_busy_max": a.busy_max,
             "a_rejected": a.rejected,
             "calls_while_open": w.violations_of(INVARIANT),
-        });
-        match json {
-            Json::Object(m) => m,
-            _ => unreachable!(),
-        }
+        }))
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

@@ -4,6 +4,7 @@
 //! applying what it receives after a lag; the primary resends what a replica has not
 //! acknowledged, so a replica cut off by a partition catches up once it heals.
 
+use super::measure::{measures, ms, share};
 use super::history::History;
 use crate::check::{Checker, RunEnd};
 use crate::component::{Component, Ctx, NodeView, Tone};
@@ -577,9 +578,6 @@ struct EcProbe {
     seen: Rc<RefCell<Seen>>,
 }
 
-fn ms(us: f64) -> f64 {
-    (us / 100.0).round() / 10.0
-}
 
 impl Scene for EventualConsistency {
     fn info(&self) -> &'static SceneInfo {
@@ -642,8 +640,8 @@ impl Probe for EcProbe {
     fn metrics(&self, w: &World) -> Map<String, Json> {
         let s = self.seen.borrow();
         let primary = w.component::<Primary>(self.primary);
-        let json = json!({
-            "stale_read_ratio": if s.reads > 0 { (s.stale as f64 / s.reads as f64 * 1000.0).round() / 1000.0 } else { 0.0 },
+        measures(json!({
+            "stale_read_ratio": share(s.stale, s.reads),
             "stale_reads": s.stale,
             "staleness": [ms(s.staleness.quantile(0.5)), ms(s.staleness.quantile(0.99))],
             "write_latency": [ms(s.write_latency.quantile(0.5)), ms(s.write_latency.quantile(0.99))],
@@ -652,11 +650,7 @@ impl Probe for EcProbe {
             "convergence_p99": ms(primary.convergence.quantile(0.99)),
             "writes_failed": w.component::<App>(self.app).writes_failed,
             "writes": primary.writes,
-        });
-        match json {
-            Json::Object(m) => m,
-            _ => unreachable!(),
-        }
+        }))
     }
 
     fn series_names(&self, w: &World) -> Vec<String> {

@@ -1,5 +1,6 @@
 //! Scene `load-balancing` (patterns.md row 5): clients → balancer → N servers.
 
+use super::measure::{max_over_mean, measures, round3};
 use super::theory::{erlang_m1_response_us, mm1_in_system, mm1_response_us};
 use crate::check::{Checker, RunEnd};
 use crate::components::balancer::{Balancer, Policy};
@@ -136,22 +137,16 @@ impl Probe for LbProbe {
         let queue_max: Vec<u32> = self.servers.iter().map(|s| srv(s).queue_max).collect();
         let in_system: Vec<f64> = self.servers.iter().map(|s| round3(srv(s).mean_in_system(now))).collect();
         let lb = w.component::<Balancer>(self.balancer);
-        let mean = completed.iter().sum::<u64>() as f64 / completed.len() as f64;
-        let max = completed.iter().copied().max().unwrap_or(0) as f64;
-        let json = json!({
+        measures(json!({
             "per_server_completed": completed,
             "per_server_queue_max": queue_max,
             "per_server_queue_mean": in_system,
             "queue_mean": round3(in_system.iter().sum::<f64>() / in_system.len() as f64),
             "per_server_forwarded": lb.forwarded,
             "per_server_rejected": self.servers.iter().map(|s| srv(s).rejected).collect::<Vec<_>>(),
-            "load_imbalance": round3(if mean > 0.0 { max / mean } else { 0.0 }),
+            "load_imbalance": round3(max_over_mean(&completed.iter().map(|c| *c as f64).collect::<Vec<_>>())),
             "errors_after_kill": w.errors_after_kill(),
-        });
-        match json {
-            Json::Object(m) => m,
-            _ => unreachable!(),
-        }
+        }))
     }
 
     fn series_names(&self, w: &World) -> Vec<String> {
@@ -195,9 +190,6 @@ pub fn lb_theory(p: &Params) -> Vec<(&'static str, f64)> {
     out
 }
 
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
 
 /// "Every request reaches a live server or is counted failed": a request can complete
 /// only if a server answered it, and none is left in flight once the run has drained.

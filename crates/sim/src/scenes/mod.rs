@@ -14,6 +14,7 @@ pub mod history;
 pub mod linearizable;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
+pub mod measure;
 #[cfg(feature = "partitioning")]
 pub mod partitioning;
 #[cfg(feature = "sharding")]

@@ -4,6 +4,8 @@
 //! Each query asks the partitions the scheme cannot rule out, and each of those scans
 //! its rows (point lookups use each partition's index instead).
 
+use super::measure::{max_over_mean, measures};
+use crate::report::round2;
 use crate::check::Checker;
 use crate::component::{Component, Ctx, NodeView, Tone};
 use crate::components::slab::{Slab, index_of};
@@ -378,30 +380,22 @@ impl Scene for Partitioning {
     }
 }
 
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
 
 impl Probe for PartProbe {
     fn metrics(&self, w: &World) -> Map<String, Json> {
         let pl = w.component::<Planner>(self.planner);
         let sizes: Vec<u64> = self.partitions.iter().map(|p| w.component::<Partition>(*p).rows).collect();
-        let mean = sizes.iter().sum::<u64>() as f64 / sizes.len() as f64;
         let reads: u64 = pl.reads.iter().sum();
         let by_kind: Vec<f64> = (0..3).map(|k| if pl.reads[k] > 0 { round2(pl.asked[k] as f64 / pl.reads[k] as f64) } else { 0.0 }).collect();
-        let json = json!({
+        measures(json!({
             "partitions_scanned_per_query": if reads > 0 { round2(pl.asked.iter().sum::<u64>() as f64 / reads as f64) } else { 0.0 },
             "scanned_by_kind": by_kind,
             "query_kinds": QUERY_KINDS,
             "partition_sizes": sizes,
-            "skew": if mean > 0.0 { round2(*sizes.iter().max().unwrap_or(&0) as f64 / mean) } else { 0.0 },
+            "skew": round2(max_over_mean(&sizes.iter().map(|s| *s as f64).collect::<Vec<_>>())),
             "rows_dropped": pl.dropped,
             "rows": pl.next_id - pl.dropped,
-        });
-        match json {
-            Json::Object(m) => m,
-            _ => unreachable!(),
-        }
+        }))
     }
 
     fn series_names(&self, w: &World) -> Vec<String> {

@@ -3,6 +3,7 @@
 //! with virtual nodes); shards can be added and removed while the run plays, and the keys
 //! that change shard are counted exactly.
 
+use super::measure::{max_over_mean, measures, round3};
 use crate::check::Checker;
 use crate::component::{Component, Ctx, NodeView, Tone};
 use crate::components::deadlines::Deadlines;
@@ -517,15 +518,7 @@ impl ShardProbe {
     }
 }
 
-fn max_over_mean(xs: &[f64]) -> f64 {
-    let mean = xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-    let max = xs.iter().copied().fold(0.0, f64::max);
-    if mean > 0.0 { max / mean } else { 0.0 }
-}
 
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
 
 fn new_shard(p: &Params) -> Server {
     Server::new(p.int("workers") as u32, p.int("queue_limit") as u32, p.dist("service_time"), 1.0)
@@ -556,7 +549,7 @@ impl Probe for ShardProbe {
     fn metrics(&self, w: &World) -> Map<String, Json> {
         let r = self.router(w);
         let active = |counts: &[u64]| -> Vec<f64> { r.map().shards().iter().map(|s| counts[*s as usize - 1] as f64).collect() };
-        let json = json!({
+        measures(json!({
             "per_shard_load": r.calls,
             "load_imbalance": round3(max_over_mean(&active(&r.calls_since_resize))),
             "key_share_imbalance": round3(max_over_mean(&self.shares)),
@@ -565,11 +558,7 @@ impl Probe for ShardProbe {
             "cross_shard_queries": r.cross_shard,
             "cross_shard_ratio": round3(if r.queries > 0 { r.cross_shard as f64 / r.queries as f64 } else { 0.0 }),
             "shards_now": r.map().shards().len(),
-        });
-        match json {
-            Json::Object(m) => m,
-            _ => unreachable!(),
-        }
+        }))
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {
