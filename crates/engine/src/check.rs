@@ -20,9 +20,9 @@ pub struct RunEnd {
 impl RunEnd {
     /// Whether nodes `a` and `b` can talk at the end: both up, on the same side of any partition.
     pub fn reachable(&self, a: usize, b: usize) -> bool {
-        let side = |n: usize| self.sides.get(n).copied().unwrap_or(u8::MAX);
+        let side = |n: usize| self.sides.get(n).copied().unwrap_or(crate::world::NO_SIDE);
         let up = |n: usize| self.up.get(n).copied().unwrap_or(false);
-        up(a) && up(b) && (side(a) == u8::MAX || side(b) == u8::MAX || side(a) == side(b))
+        up(a) && up(b) && !crate::world::split(side(a), side(b))
     }
 }
 

@@ -36,7 +36,12 @@ pub struct Window {
 }
 
 /// Reaches every partition group.
-const NO_SIDE: u8 = u8::MAX;
+pub const NO_SIDE: u8 = u8::MAX;
+
+/// Whether a partition separates nodes on these sides (`NO_SIDE` reaches every side).
+pub fn split(a: u8, b: u8) -> bool {
+    a != NO_SIDE && b != NO_SIDE && a != b
+}
 
 pub struct Node {
     pub name: String,
@@ -266,14 +271,13 @@ impl World {
 
     /// Whether a partition separates nodes `a` and `b` now.
     pub fn partitioned(&self, a: NodeId, b: NodeId) -> bool {
-        let (x, y) = (self.nodes[a as usize].side, self.nodes[b as usize].side);
-        x != NO_SIDE && y != NO_SIDE && x != y
+        split(self.nodes[a as usize].side, self.nodes[b as usize].side)
     }
 
     /// Whether nodes `a` and `b` can talk now: both up, on the same side of any partition.
     pub fn reachable(&self, a: NodeId, b: NodeId) -> bool {
         let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
-        x.alive && !x.hung && y.alive && !y.hung && (x.side == NO_SIDE || y.side == NO_SIDE || x.side == y.side)
+        x.alive && !x.hung && y.alive && !y.hung && !split(x.side, y.side)
     }
 
     pub fn arrivals_open(&self) -> bool {
@@ -413,7 +417,7 @@ impl World {
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: Msg) {
         let (a, b) = (self.nodes[from as usize].side, self.nodes[to as usize].side);
-        if a != NO_SIDE && b != NO_SIDE && a != b {
+        if split(a, b) {
             self.emit(Record::Drop { t: self.now, from, to, msg, why: DropReason::Partition });
         } else if self.loss > 0.0 && self.rng.chance(self.loss) {
             self.emit(Record::Drop { t: self.now, from, to, msg, why: DropReason::Loss });
