@@ -480,13 +480,15 @@ impl KeyLog {
         check(&self.ops)
     }
 
-    /// Forgets what can no longer constrain the future: reads, and writes that ended
-    /// before the newest completed write began (a read that begins later and returns
-    /// them is stale for sure), unless a request still open began before (`open_since`).
+    /// Forgets what can no longer constrain the future: reads, and writes superseded for
+    /// every operation still to be recorded. Those all begin at or after `open_since`
+    /// (the oldest still open; with none open, later than anything recorded). A write
+    /// that ended before another write began, which itself completed before then, is
+    /// stale for them all: a later read returning it is a violation either way.
     /// Writes kept are moved to time 0, which only makes later checks more lenient.
     fn compact(&mut self, open_since: Option<Micros>) {
-        let newest = self.ops.iter().filter(|o| o.write && o.end != Micros::MAX).map(|o| o.start).max().unwrap_or(0);
-        let horizon = open_since.map_or(newest, |t| t.min(newest));
+        let next = open_since.unwrap_or(Micros::MAX);
+        let horizon = self.ops.iter().filter(|o| o.write && o.end < next).map(|o| o.start).max().unwrap_or(0);
         self.ops.retain(|o| o.write && o.end >= horizon);
         for o in &mut self.ops {
             o.start = 0;
