@@ -307,6 +307,50 @@ impl Store {
     }
 }
 
+/// Single-flight: by key, the database read under way (a slab key), which a later miss
+/// of the key joins instead of reading again, while that read is younger than the TTL (an
+/// older one could bring back a value superseded more than a TTL before the joiner began).
+struct Flights {
+    on: bool,
+    ttl_us: Micros,
+    by_key: Vec<u64>,
+}
+
+impl Flights {
+    fn new(on: bool, ttl_us: Micros) -> Flights {
+        Flights { on, ttl_us, by_key: Vec::new() }
+    }
+
+    /// The read of `key` to join now, if any; `sent_at` tells when a read was sent.
+    fn joinable(&self, key: u64, now: Micros, sent_at: impl Fn(Key) -> Option<Micros>) -> Option<Key> {
+        let f = self.by_key.get(key as usize).copied().filter(|f| *f > 0)? - 1;
+        let sent = sent_at(f)?;
+        (self.ttl_us == 0 || now - sent < self.ttl_us).then_some(f)
+    }
+
+    /// Read `f` of `key` is now the one to join.
+    fn lead(&mut self, key: u64, f: Key) {
+        if self.on {
+            let k = key as usize;
+            if self.by_key.len() <= k {
+                self.by_key.resize(k + 1, 0);
+            }
+            self.by_key[k] = f + 1;
+        }
+    }
+
+    /// Read `f` of `key` is over.
+    fn end(&mut self, key: u64, f: Key) {
+        if let Some(x) = self.by_key.get_mut(key as usize).filter(|x| **x == f + 1) {
+            *x = 0;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.by_key.clear();
+    }
+}
+
 /// A read-through cache's read of the database, and the gets waiting on it.
 struct Fetch {
     key: u64,
@@ -325,11 +369,9 @@ pub struct Cache {
     db: NodeId,
     read_through: bool,
     write_behind: bool,
-    coalesce: bool,
     /// Read-through misses waiting on a database read.
     fetches: Slab<Fetch>,
-    /// By key: the fetch under way (its slab key + 1), for single-flight.
-    fetching: Vec<u64>,
+    fetching: Flights,
     pub hits: u64,
     pub misses: u64,
     pub lost_writes: u64,
@@ -340,13 +382,12 @@ pub struct Cache {
 impl Cache {
     fn new(store: Store, db: NodeId, strategy: &str, coalesce: bool) -> Cache {
         Cache {
+            fetching: Flights::new(coalesce, store.ttl_us),
             store,
             db,
             read_through: strategy == "read-through",
             write_behind: strategy == "write-behind",
-            coalesce,
             fetches: Slab::default(),
-            fetching: Vec::new(),
             hits: 0,
             misses: 0,
             lost_writes: 0,
@@ -376,21 +417,13 @@ impl Cache {
     }
 
     fn read_through_miss(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
-        let k = msg.key as usize;
-        if self.coalesce
-            && let Some(f) = self.fetching.get(k).copied().filter(|f| *f > 0)
-            && let Some(fetch) = self.fetches.get_mut(f - 1)
-        {
-            fetch.waiters.push((from, msg));
+        let fetches = &self.fetches;
+        if let Some(f) = self.fetching.joinable(msg.key, ctx.now(), |f| fetches.get(f).map(|x| x.sent_at)) {
+            self.fetches.get_mut(f).expect("joinable").waiters.push((from, msg));
             return;
         }
         let f = self.fetches.insert(Fetch { key: msg.key, sent_at: ctx.now(), waiters: vec![(from, msg)] });
-        if self.coalesce {
-            if self.fetching.len() <= k {
-                self.fetching.resize(k + 1, 0);
-            }
-            self.fetching[k] = f + 1;
-        }
+        self.fetching.lead(msg.key, f);
         ctx.send(self.db, Msg { kind: Kind::Call, req: msg.req, key: msg.key, tag: index_of(f), value: 0 });
     }
 
@@ -400,9 +433,7 @@ impl Cache {
             return;
         }
         let Fetch { key, sent_at, waiters } = self.fetches.remove(f).expect("just found");
-        if self.fetching.get(key as usize) == Some(&(f + 1)) {
-            self.fetching[key as usize] = 0;
-        }
+        self.fetching.end(key, f);
         if ok {
             self.put(ctx, key, msg.value, sent_at, false);
         }
@@ -524,14 +555,13 @@ const DEADLINE: u64 = 1;
 pub struct App {
     strategy: &'static str,
     invalidation: bool,
-    coalesce: bool,
     cache: NodeId,
     db: NodeId,
     timeout_us: Micros,
     next_value: u32,
     pending: Slab<Pending>,
-    /// By key: the cache-aside read of the database under way (slab key + 1), for single-flight.
-    reading: Vec<u64>,
+    /// The cache-aside reads of the database under way, for single-flight.
+    reading: Flights,
     deadlines: Deadlines,
     expired: Vec<u64>,
     /// Reads that joined another's database read instead of making their own.
@@ -553,22 +583,14 @@ impl App {
             let e = self.pending.get(p).expect("pending");
             (e.req, e.key, e.client)
         };
-        let k = key as usize;
-        if self.coalesce
-            && let Some(lead) = self.reading.get(k).copied().filter(|l| *l > 0)
-            && let Some(leader) = self.pending.get_mut(lead - 1)
-        {
-            leader.waiters.push((client, req));
+        let pending = &self.pending;
+        if let Some(lead) = self.reading.joinable(key, ctx.now(), |l| pending.get(l).filter(|e| e.step == Step::DbRead).map(|e| e.started)) {
+            self.pending.get_mut(lead).expect("joinable").waiters.push((client, req));
             self.pending.remove(p);
             self.coalesced += 1;
             return;
         }
-        if self.coalesce {
-            if self.reading.len() <= k {
-                self.reading.resize(k + 1, 0);
-            }
-            self.reading[k] = p + 1;
-        }
+        self.reading.lead(key, p);
         let e = self.pending.get_mut(p).expect("pending");
         e.step = Step::DbRead;
         e.started = ctx.now();
@@ -578,9 +600,7 @@ impl App {
     /// Ends pending `p` with `kind`, its waiters too.
     fn finish(&mut self, ctx: &mut Ctx, p: Key, kind: Kind, value: u32) {
         let Some(e) = self.pending.remove(p) else { return };
-        if self.reading.get(e.key as usize) == Some(&(p + 1)) {
-            self.reading[e.key as usize] = 0;
-        }
+        self.reading.end(e.key, p);
         Self::reply(ctx, e.client, e.req, kind, value);
         for (client, req) in e.waiters {
             Self::reply(ctx, client, req, kind, value);
@@ -791,13 +811,12 @@ impl Scene for Caching {
         let app = App {
             strategy,
             invalidation: p.flag("invalidation"),
-            coalesce,
             cache,
             db,
             timeout_us: timeout,
             next_value: 0,
             pending: Slab::default(),
-            reading: Vec::new(),
+            reading: Flights::new(coalesce, p.duration("ttl")),
             deadlines: Deadlines::new(DEADLINE),
             expired: Vec::new(),
             coalesced: 0,
