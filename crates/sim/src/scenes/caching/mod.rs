@@ -5,9 +5,13 @@
 //! components can tell a stale read from a fresh one.
 
 use super::measure::{measures, share};
+mod freshness;
+mod store;
+
+use freshness::Freshness;
+use store::{Eviction, Store};
 use super::history::History;
 use super::theory::che_lru_hit_ratio;
-use crate::check::Checker;
 use crate::component::{Component, Ctx, NodeView, Tone};
 use crate::components::deadlines::Deadlines;
 use crate::components::server::Server;
@@ -16,10 +20,8 @@ use crate::components::source::{Source as Clients, WRITE_TAG};
 use crate::keys::key_knobs;
 use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::msg::{Kind, Msg, NodeId, ReqId};
-use crate::rng::Rng;
 use crate::scene::{ActionSpec, Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
-use crate::trace::Record;
 use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart, traffic_chart};
 use crate::world::World;
 use serde_json::{Map, Value as Json, json};
@@ -46,7 +48,6 @@ fn fill_tag(read_at: Micros) -> u32 {
 }
 /// Dirty entries of a write-behind cache go to the database this often.
 const FLUSH_EVERY_US: Micros = US_PER_S;
-const INVARIANT: &str = "no read returns a value older than TTL + one write";
 
 static ACTIONS: &[ActionSpec] = &[ActionSpec { name: "flush", arg: None, role: None, help: "Empties the cache at once (a cold start); a write-behind cache first writes its dirty entries to the database." }];
 
@@ -118,194 +119,6 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         ],
     }
 });
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Eviction {
-    Lru,
-    Lfu,
-    Fifo,
-    Random,
-}
-
-const NIL: u32 = u32::MAX;
-
-struct Entry {
-    key: u64,
-    value: u32,
-    /// When the value was read from the database (or written): the TTL counts from here.
-    at: Micros,
-    prev: u32,
-    next: u32,
-    uses: u32,
-    dirty: bool,
-}
-
-/// A fixed-capacity key-value store with an eviction policy: a slot per entry, a list
-/// from the most to the least recently used (or inserted) for LRU and FIFO, and an
-/// index by key.
-pub struct Store {
-    capacity: usize,
-    eviction: Eviction,
-    ttl_us: Micros,
-    /// By key: its slot + 1, or 0 when absent.
-    index: Vec<u32>,
-    slots: Vec<Entry>,
-    free: Vec<u32>,
-    head: u32,
-    tail: u32,
-    rng: Rng,
-}
-
-impl Store {
-    fn new(capacity: usize, eviction: Eviction, ttl_us: Micros, rng: Rng) -> Store {
-        Store { capacity: capacity.max(1), eviction, ttl_us, index: Vec::new(), slots: Vec::new(), free: Vec::new(), head: NIL, tail: NIL, rng }
-    }
-
-    pub fn len(&self) -> usize {
-        self.slots.len() - self.free.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn slot_of(&self, key: u64) -> Option<u32> {
-        self.index.get(key as usize).and_then(|s| s.checked_sub(1))
-    }
-
-    fn unlink(&mut self, s: u32) {
-        let (prev, next) = (self.slots[s as usize].prev, self.slots[s as usize].next);
-        if prev == NIL { self.head = next } else { self.slots[prev as usize].next = next }
-        if next == NIL { self.tail = prev } else { self.slots[next as usize].prev = prev }
-    }
-
-    fn push_front(&mut self, s: u32) {
-        self.slots[s as usize].prev = NIL;
-        self.slots[s as usize].next = self.head;
-        if self.head != NIL {
-            self.slots[self.head as usize].prev = s;
-        }
-        self.head = s;
-        if self.tail == NIL {
-            self.tail = s;
-        }
-    }
-
-    /// The value of `key`, if held and not expired; a hit counts as a use.
-    fn get(&mut self, key: u64, now: Micros) -> Option<u32> {
-        let s = self.slot_of(key)?;
-        if self.ttl_us > 0 && now.saturating_sub(self.slots[s as usize].at) >= self.ttl_us && !self.slots[s as usize].dirty {
-            self.remove(key);
-            return None;
-        }
-        let e = &mut self.slots[s as usize];
-        e.uses = e.uses.saturating_add(1);
-        let value = e.value;
-        if self.eviction == Eviction::Lru {
-            self.unlink(s);
-            self.push_front(s);
-        }
-        Some(value)
-    }
-
-    /// Stores `value` for `key` unless a newer one is held; returns the entry a full
-    /// store evicted for it, as (key, value, dirty).
-    fn put(&mut self, key: u64, value: u32, at: Micros, dirty: bool) -> Option<(u64, u32, bool)> {
-        if let Some(s) = self.slot_of(key) {
-            let e = &mut self.slots[s as usize];
-            if value >= e.value {
-                e.value = value;
-                e.at = at;
-                e.dirty |= dirty;
-            }
-            return None;
-        }
-        let evicted = if self.len() >= self.capacity { self.evict() } else { None };
-        let entry = Entry { key, value, at, prev: NIL, next: NIL, uses: 1, dirty };
-        let s = match self.free.pop() {
-            Some(s) => {
-                self.slots[s as usize] = entry;
-                s
-            }
-            None => {
-                self.slots.push(entry);
-                (self.slots.len() - 1) as u32
-            }
-        };
-        self.push_front(s);
-        if self.index.len() <= key as usize {
-            self.index.resize(key as usize + 1, 0);
-        }
-        self.index[key as usize] = s + 1;
-        evicted
-    }
-
-    fn evict(&mut self) -> Option<(u64, u32, bool)> {
-        let victim = match self.eviction {
-            Eviction::Lru | Eviction::Fifo => self.tail,
-            Eviction::Random => self.random_slot(),
-            Eviction::Lfu => {
-                let mut best = self.random_slot();
-                for _ in 0..4 {
-                    let c = self.random_slot();
-                    if self.slots[c as usize].uses < self.slots[best as usize].uses {
-                        best = c;
-                    }
-                }
-                best
-            }
-        };
-        let e = &self.slots[victim as usize];
-        let out = (e.key, e.value, e.dirty);
-        self.remove(out.0);
-        Some(out)
-    }
-
-    /// A random occupied slot (the store is full when it evicts, so nearly every slot is).
-    fn random_slot(&mut self) -> u32 {
-        loop {
-            let s = self.rng.below(self.slots.len() as u64) as u32;
-            if self.index.get(self.slots[s as usize].key as usize) == Some(&(s + 1)) {
-                return s;
-            }
-        }
-    }
-
-    fn remove(&mut self, key: u64) -> Option<(u32, bool)> {
-        let s = self.slot_of(key)?;
-        self.unlink(s);
-        self.index[key as usize] = 0;
-        self.free.push(s);
-        let e = &self.slots[s as usize];
-        Some((e.value, e.dirty))
-    }
-
-    /// Empties the store; returns the dirty entries as (key, value).
-    fn clear(&mut self) -> Vec<(u64, u32)> {
-        let dirty = self.dirty();
-        self.index.clear();
-        self.slots.clear();
-        self.free.clear();
-        self.head = NIL;
-        self.tail = NIL;
-        dirty
-    }
-
-    /// The dirty entries as (key, value), marked clean.
-    fn take_dirty(&mut self) -> Vec<(u64, u32)> {
-        let out = self.dirty();
-        for (k, _) in &out {
-            if let Some(s) = self.slot_of(*k) {
-                self.slots[s as usize].dirty = false;
-            }
-        }
-        out
-    }
-
-    fn dirty(&self) -> Vec<(u64, u32)> {
-        self.slots.iter().enumerate().filter(|(s, e)| e.dirty && self.index.get(e.key as usize) == Some(&(*s as u32 + 1))).map(|(_, e)| (e.key, e.value)).collect()
-    }
-}
 
 /// Single-flight: by key, the database read under way (a slab key), which a later miss
 /// of the key joins instead of reading again, while that read is younger than the TTL (an
@@ -710,65 +523,6 @@ impl Component for App {
     }
 }
 
-/// Read freshness as clients see it, judged on their history with the app: a read is
-/// stale when it returns an older version than the newest acknowledged when it began,
-/// and it breaks the invariant when that version had been superseded more than the TTL
-/// before the read began (the cache may serve a value one write old, for up to its TTL).
-struct Freshness {
-    history: History,
-    ttl_us: Micros,
-    /// Whether the invariant is checked (not for write-behind, which may lose acknowledged writes).
-    checked: bool,
-    /// By key: the newest version acknowledged a TTL ago or earlier.
-    floor: Vec<u32>,
-    /// Acknowledgements younger than the TTL, oldest first: (when, key, version).
-    recent: VecDeque<(Micros, u64, u32)>,
-    stats: Rc<Cell<(u64, u64)>>,
-}
-
-impl Freshness {
-    fn advance(&mut self, now: Micros) {
-        while let Some(&(t, k, v)) = self.recent.front() {
-            if t + self.ttl_us > now {
-                break;
-            }
-            self.recent.pop_front();
-            let k = k as usize;
-            if self.floor.len() <= k {
-                self.floor.resize(k + 1, 0);
-            }
-            self.floor[k] = self.floor[k].max(v);
-        }
-    }
-}
-
-impl Checker for Freshness {
-    fn name(&self) -> &'static str {
-        INVARIANT
-    }
-
-    fn on_record(&mut self, r: &Record, violations: &mut Vec<String>) {
-        if self.ttl_us > 0 {
-            self.advance(r.time());
-        }
-        let floor = &self.floor;
-        let Some(op) = self.history.on_record(r, |k| floor.get(k as usize).copied().unwrap_or(0)) else { return };
-        if op.failed {
-            return;
-        }
-        if op.write {
-            if self.ttl_us > 0 {
-                self.recent.push_back((op.end, op.key, op.value));
-            }
-            return;
-        }
-        self.stats.set((self.history.reads, self.history.stale_reads));
-        if self.checked && op.value < op.mark {
-            violations.push(format!("a read of key {} returned version {} though version {} was acknowledged more than the TTL before it began", op.key, op.value, op.mark));
-        }
-    }
-}
-
 struct CacheProbe {
     app: NodeId,
     cache: NodeId,
@@ -900,80 +654,5 @@ impl Probe for CacheProbe {
         if action == "flush" {
             w.with_component::<Cache>(self.cache, |c, ctx| c.flush(ctx));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store(capacity: usize, eviction: Eviction) -> Store {
-        Store::new(capacity, eviction, 0, Rng::new(1, "t"))
-    }
-
-    #[test]
-    fn lru_evicts_the_least_recently_used_and_fifo_the_oldest() {
-        let mut s = store(2, Eviction::Lru);
-        s.put(1, 1, 0, false);
-        s.put(2, 1, 0, false);
-        assert_eq!(s.get(1, 0), Some(1));
-        assert_eq!(s.put(3, 1, 0, false), Some((2, 1, false)), "2 was least recently used");
-        let mut s = store(2, Eviction::Fifo);
-        s.put(1, 1, 0, false);
-        s.put(2, 1, 0, false);
-        s.get(1, 0);
-        assert_eq!(s.put(3, 1, 0, false), Some((1, 1, false)), "1 went in first");
-        assert_eq!(s.len(), 2);
-    }
-
-    #[test]
-    fn entries_expire_after_the_ttl_and_older_values_never_replace_newer() {
-        let mut s = Store::new(4, Eviction::Lru, 1_000, Rng::new(1, "t"));
-        s.put(7, 5, 0, false);
-        s.put(7, 3, 10, false);
-        assert_eq!(s.get(7, 999), Some(5));
-        assert_eq!(s.get(7, 1_000), None, "expired");
-        assert!(s.is_empty());
-    }
-
-    /// A hand-made history between clients (node 0) and the app (node 1).
-    fn history(ttl_us: Micros, events: &[(Micros, bool, u64, bool, u32)]) -> (Vec<String>, (u64, u64)) {
-        let stats = Rc::new(Cell::new((0, 0)));
-        let mut f = Freshness { history: History::new(0, 1), ttl_us, checked: true, floor: Vec::new(), recent: VecDeque::new(), stats: stats.clone() };
-        let mut found = Vec::new();
-        // (time, a request starts (else its answer), request number, a write, value)
-        for &(t, start, n, write, value) in events {
-            let req = ReqId(n);
-            let (from, to, msg) = if start {
-                (0, 1, Msg { kind: Kind::Request, req, key: 7, tag: u32::from(write) * WRITE_TAG, value: 0 })
-            } else {
-                (1, 0, Msg { kind: Kind::Response, req, key: 0, tag: 0, value })
-            };
-            f.on_record(&Record::Send { t0: t, t1: t, from, to, msg }, &mut found);
-        }
-        (found, stats.get())
-    }
-
-    #[test]
-    fn freshness_checker_flags_only_values_superseded_longer_than_the_ttl_ago() {
-        let s = 1_000_000;
-        // v1 acknowledged at 0 s, v2 at 1 s; TTL 10 s.
-        let writes = [(0, true, 1, true, 0), (0, false, 1, true, 1), (s, true, 2, true, 0), (s, false, 2, true, 2)];
-        // A read at 5 s that returns v1: stale (v2 was acknowledged) but within the TTL.
-        let mut h = writes.to_vec();
-        h.extend([(5 * s, true, 3, false, 0), (5 * s, false, 3, false, 1)]);
-        let (found, stats) = history(10 * s, &h);
-        assert!(found.is_empty(), "{found:?}");
-        assert_eq!(stats, (1, 1), "one read, stale");
-        // The same read at 12 s: v2 was acknowledged 11 s before it began.
-        let mut h = writes.to_vec();
-        h.extend([(12 * s, true, 3, false, 0), (12 * s, false, 3, false, 1)]);
-        let (found, _) = history(10 * s, &h);
-        assert_eq!(found.len(), 1, "{found:?}");
-        // Returning v2 then is fresh; and a read that began before the write is judged by its start.
-        let mut h = writes.to_vec();
-        h.extend([(12 * s, true, 3, false, 0), (12 * s, false, 3, false, 2), (12 * s, true, 4, false, 0), (30 * s, false, 4, false, 2)]);
-        let (found, stats) = history(10 * s, &h);
-        assert!(found.is_empty() && stats == (2, 0), "{found:?} {stats:?}");
     }
 }
