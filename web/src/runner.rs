@@ -9,8 +9,9 @@ use clusterlab_sim::time::Micros;
 use clusterlab_sim::trace::{Record, RingSink};
 use clusterlab_sim::{Limit, Result, Sim};
 
-/// Most records taken from the engine per frame, and most dots kept in flight.
-pub const RING_CAPACITY: usize = 65_536;
+/// Most records taken from the engine per frame.
+pub const RING_CAPACITY: usize = clusterlab_sim::trace::PAGE_RING_CAPACITY;
+/// Most dots kept in flight.
 pub const MAX_FLIGHTS: usize = 32_000;
 /// Above this many dots the stage animates fewer requests; below the lower mark, more.
 pub const DOTS_HIGH: usize = 24_000;

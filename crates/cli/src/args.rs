@@ -7,7 +7,7 @@ pub enum Command {
     List,
     Describe(String),
     Run { spec: RunSpec, json: bool },
-    Bench { requests: u64, json: bool },
+    Bench { requests: u64, json: bool, peer: bool, repeats: u32 },
     Help,
 }
 
@@ -15,14 +15,18 @@ pub const USAGE: &str = "usage:
   clusterlab list
   clusterlab describe ID
   clusterlab run ID [--preset NAME] [--set KNOB=VALUE]... [--seed N] [--requests N | --until 60s] [--at \"TIME ENTRY\"]... [--json]
-  clusterlab bench [--requests N] [--json]
+  clusterlab bench [--requests N] [--peer] [--repeats N] [--json]
 
 --at (or --fault) adds an entry to the run's schedule, replayed exactly:
   a fault       '10s kill server-2', '5s slow server-1 x4', '5s hang b', '20s revive b',
                 '3s partition a,b|c', '9s heal'
   a knob change '20s set arrival_rate=5000' (knobs that can change while a run plays;
                 'clusterlab describe ID' marks them 'live')
-  an action     of the scene's own, e.g. '30s add-shard' ('clusterlab describe ID' lists them)";
+  an action     of the scene's own, e.g. '30s add-shard' ('clusterlab describe ID' lists them)
+
+bench runs every scene's defaults with the page's trace ring attached: warm-up runs for
+1.5 s, then the best of --repeats runs (default 5; with 1, a single run and no warm-up,
+for profilers). --peer runs instead the workload cargo xtask bench also runs in SimPy.";
 
 pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut it = args.iter();
@@ -35,15 +39,17 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
         "run" => parse_run(it),
         "bench" => {
-            let (mut requests, mut json) = (1_000_000, false);
+            let (mut requests, mut json, mut peer, mut repeats) = (1_000_000, false, false, 5);
             while let Some(a) = it.next() {
                 match a.as_str() {
                     "--requests" => requests = count(it.next(), "--requests")?,
                     "--json" => json = true,
+                    "--peer" => peer = true,
+                    "--repeats" => repeats = u32::try_from(count(it.next(), "--repeats")?).map_err(|_| "--repeats: too many".to_string())?,
                     other => return Err(format!("bench: unknown option '{other}'")),
                 }
             }
-            Ok(Command::Bench { requests, json })
+            Ok(Command::Bench { requests, json, peer, repeats })
         }
         "help" | "--help" | "-h" => Ok(Command::Help),
         other => Err(format!("unknown command '{other}' (list, describe, run, bench)")),

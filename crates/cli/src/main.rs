@@ -6,6 +6,7 @@ mod args;
 use args::{Command, USAGE};
 use clusterlab_sim::catalogue::{CATALOGUE, playable};
 use clusterlab_sim::scene::find;
+use clusterlab_sim::trace::{PAGE_RING_CAPACITY, RingSink};
 use clusterlab_sim::{Limit, Report, RunSpec, Sim};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -23,8 +24,8 @@ fn main() -> ExitCode {
         }
         Command::Describe(id) => describe(&id),
         Command::Run { spec, json } => run(&spec, json),
-        Command::Bench { requests, json } => {
-            bench(requests, json);
+        Command::Bench { requests, json, peer, repeats } => {
+            bench(requests, json, peer, repeats);
             Ok(())
         }
     });
@@ -128,28 +129,45 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-const BENCH_REPEATS: u32 = 5;
+/// Runs `spec` as the page would (its trace ring attached), untimed for 1.5 s to warm up
+/// (a virtual CPU idle before runs slower at first), then `repeats` times: the best run,
+/// the least disturbed, is the truest figure. A single run has no warm-up: it is for
+/// profilers, which count instructions rather than time.
+fn best_of(spec: &RunSpec, repeats: u32) -> (f64, Sim) {
+    let build = |spec: &RunSpec| {
+        let mut sim = Sim::new(spec).expect("bench specs are valid");
+        sim.world.ring = Some(RingSink::new(PAGE_RING_CAPACITY));
+        sim
+    };
+    let warm_start = Instant::now();
+    while repeats > 1 && warm_start.elapsed().as_secs_f64() < 1.5 {
+        let mut warm = build(&spec.clone().limit(match spec.limit {
+            Limit::Requests(n) => Limit::Requests(n.min(300_000)),
+            other => other,
+        }));
+        warm.run();
+    }
+    let mut best: Option<(f64, Sim)> = None;
+    for _ in 0..repeats {
+        let mut sim = build(spec);
+        let start = Instant::now();
+        sim.run();
+        let wall_s = start.elapsed().as_secs_f64();
+        if best.as_ref().is_none_or(|(b, _)| wall_s < *b) {
+            best = Some((wall_s, sim));
+        }
+    }
+    best.expect("at least one run")
+}
 
-fn bench(requests: u64, json: bool) {
+fn bench(requests: u64, json: bool, peer: bool, repeats: u32) {
+    if peer {
+        return bench_peer(requests, json, repeats);
+    }
     let mut rows = Vec::new();
     for scene in clusterlab_sim::scene::SCENES.iter().map(|s| s.info().id) {
-        // Untimed warm-up runs for 1.5 s (a virtual CPU idle before runs slower at first),
-        // then the best of BENCH_REPEATS: the least disturbed run is the truest figure.
-        let warm_start = Instant::now();
-        while warm_start.elapsed().as_secs_f64() < 1.5 {
-            let mut warm = Sim::new(&RunSpec::new(scene).limit(Limit::Requests(requests.min(300_000)))).expect("default knobs are valid");
-            warm.run();
-        }
-        let (mut wall_s, mut events, mut slots) = (f64::INFINITY, 0, 0);
-        for _ in 0..BENCH_REPEATS {
-            let spec = RunSpec::new(scene).limit(Limit::Requests(requests));
-            let mut sim = Sim::new(&spec).expect("default knobs are valid");
-            let start = Instant::now();
-            sim.run();
-            wall_s = wall_s.min(start.elapsed().as_secs_f64());
-            events = sim.world.events();
-            slots = sim.world.ledger_slots();
-        }
+        let (wall_s, sim) = best_of(&RunSpec::new(scene).limit(Limit::Requests(requests)), repeats);
+        let events = sim.world.events();
         rows.push(serde_json::json!({
             "scene": scene,
             "transactions": requests,
@@ -157,8 +175,8 @@ fn bench(requests: u64, json: bool) {
             "wall_ms": (wall_s * 1e4).round() / 10.0,
             "events_per_s": (events as f64 / wall_s).round(),
             "transactions_per_s": (requests as f64 / wall_s).round(),
-            "ledger_slots": slots,
-            "repeats": BENCH_REPEATS,
+            "ledger_slots": sim.world.ledger_slots(),
+            "repeats": repeats,
         }));
     }
     let out = serde_json::json!({ "runs": rows, "peak_rss_kib": peak_rss_kib() });
@@ -176,5 +194,31 @@ fn bench(requests: u64, json: bool) {
             );
         }
         println!("peak RSS {} KiB", out["peak_rss_kib"]);
+    }
+}
+
+/// The workload SimPy runs too (`clusterlab_sim::peer_spec`): its request rate, and the
+/// mean sojourn that shows both did the same work.
+fn bench_peer(requests: u64, json: bool, repeats: u32) {
+    let (wall_s, sim) = best_of(&clusterlab_sim::peer_spec(requests), repeats);
+    let report = Report::of(&sim, wall_s * 1e3);
+    let out = serde_json::json!({
+        "workload": "load-balancing, policy=random, 4 servers, exp:10ms service, 320 req/s, no network delay",
+        "requests": requests,
+        "events": report.events,
+        "wall_ms": (wall_s * 1e4).round() / 10.0,
+        "requests_per_s": (requests as f64 / wall_s).round(),
+        "events_per_s": (report.events as f64 / wall_s).round(),
+        "mean_sojourn_ms": (report.latency_us.mean / 1e1).round() / 1e2,
+        "violations": report.invariants.violation_count,
+        "repeats": repeats,
+    });
+    if json {
+        println!("{}", serde_json::to_string(&out).expect("json"));
+    } else {
+        println!(
+            "peer workload  {} requests  {} ms  {:.0} requests/s  mean sojourn {} ms",
+            requests, out["wall_ms"], out["requests_per_s"].as_f64().unwrap_or(0.0), out["mean_sojourn_ms"]
+        );
     }
 }

@@ -123,6 +123,10 @@ impl TraceSink for HashSink {
     }
 }
 
+/// The page's ring: the most records it takes from the engine per frame. Benchmarks
+/// attach the same, so that their figures are those of a run on the page.
+pub const PAGE_RING_CAPACITY: usize = 65_536;
+
 /// Keeps the most recent `capacity` records: memory stays bounded however long the run.
 pub struct RingSink {
     pub records: VecDeque<Record>,

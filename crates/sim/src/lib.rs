@@ -44,4 +44,19 @@ pub fn golden_spec() -> RunSpec {
         .limit(Limit::Requests(20_000))
 }
 
+/// The workload `cargo xtask bench` also runs in SimPy, the yardstick for engine speed
+/// (`crates/xtask/peer/simpy_random_routing.py`): Poisson arrivals at 320/s sent at
+/// random to 4 one-worker FIFO servers with exponential 10 ms service and no network
+/// delay, so four M/M/1 queues at utilisation 0.8 with a mean sojourn of 50 ms.
+pub fn peer_spec(requests: u64) -> RunSpec {
+    RunSpec::new("load-balancing")
+        .set("policy", "random")
+        .set("servers", "4")
+        .set("workers", "1")
+        .set("service_time", "exp:10ms")
+        .set("arrival_rate", "320")
+        .set("net_latency", "const:0")
+        .limit(Limit::Requests(requests))
+}
+
 pub const GOLDEN_TRACE_HASH: &str = include_str!("../golden_trace_hash.txt");
