@@ -104,6 +104,11 @@ impl Ledger {
         self.counts
     }
 
+    #[inline]
+    pub fn sent(&self) -> u64 {
+        self.counts.sent
+    }
+
     /// How many slots exist: the most requests ever in flight at once.
     pub fn slots(&self) -> usize {
         self.start_us.len()

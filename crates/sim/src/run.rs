@@ -134,12 +134,17 @@ impl Sim {
     /// Never more than one event, so callers can bound the work they do.
     fn step_to(&mut self, e: Micros) {
         if e > self.next_sample_us {
-            self.world.run_until(self.next_sample_us);
-            self.sample();
-            self.next_sample_us += self.sample_interval_us;
+            self.tick();
         } else {
             self.world.step();
         }
+    }
+
+    /// The sample tick, once every event up to it has run.
+    fn tick(&mut self) {
+        self.world.run_until(self.next_sample_us);
+        self.sample();
+        self.next_sample_us += self.sample_interval_us;
     }
 
     /// Like `advance_to`, but stops after about `max_events` events; returns whether `t` was reached.
@@ -161,6 +166,16 @@ impl Sim {
     pub fn run(&mut self) {
         assert!(self.limit != Limit::Forever, "a run to the end needs a limit");
         loop {
+            // While arrivals are open nothing can end the run: events run in a tight loop
+            // up to the next sample tick, in the very order `step_to` takes them.
+            if self.world.arrivals_open() {
+                match self.world.peek_time() {
+                    None => break,
+                    Some(next) if next > self.next_sample_us => self.tick(),
+                    Some(_) => self.world.run_open_until(self.next_sample_us),
+                }
+                continue;
+            }
             if self.world.quiescent() && self.world.probe().settled(&self.world) {
                 break;
             }
