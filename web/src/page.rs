@@ -59,9 +59,9 @@ impl Stats {
         Stats {
             now_s: w.now() as f64 / 1e6,
             counts: w.counts(),
-            p50_ms: w.latency.quantile(0.5) / 1e3,
-            p95_ms: w.latency.quantile(0.95) / 1e3,
-            p99_ms: w.latency.quantile(0.99) / 1e3,
+            p50_ms: w.latency().quantile(0.5) / 1e3,
+            p95_ms: w.latency().quantile(0.95) / 1e3,
+            p99_ms: w.latency().quantile(0.99) / 1e3,
             throughput_rps: r.sim.series.column("throughput_rps").and_then(|c| c.last().copied()).unwrap_or(0.0),
             invariants: w.checker_names().into_iter().map(|n| (n.to_string(), w.violations_of(n))).collect(),
             violations: violations.iter().take(3).map(|v| format!("{:.3}s [{}] {}", v.at_us as f64 / 1e6, v.invariant, v.detail)).collect(),

@@ -103,7 +103,7 @@ impl Runner {
     /// Builds the run; faults that name no node of this scene are left out with a notice.
     pub fn new(scenario: &Scenario) -> Result<Runner> {
         let mut sim = Sim::build(scenario.scene, scenario.params.clone(), scenario.seed, &[], Limit::Forever, SERIES_INTERVAL_US)?;
-        sim.world.ring = Some(RingSink::new(RING_CAPACITY));
+        *sim.world.ring_mut() = Some(RingSink::new(RING_CAPACITY));
         let mut kept = scenario.clone();
         kept.faults.clear();
         let mut notices = Vec::new();
@@ -149,7 +149,7 @@ impl Runner {
     fn collect(&mut self) {
         let every = self.sample_every;
         // Taken out for the walk, so the world's fault list can be read alongside.
-        let Some(mut ring) = self.sim.world.ring.take() else { return };
+        let Some(mut ring) = self.sim.world.ring_mut().take() else { return };
         for r in ring.drain() {
             let flight = match r {
                 Record::Send { t0, t1, from, to, msg } => Some(Flight { t0, t1, from, to, dot: dot_of(msg.kind) }),
@@ -171,7 +171,7 @@ impl Runner {
                 self.flights.push(f);
             }
         }
-        self.sim.world.ring = Some(ring);
+        *self.sim.world.ring_mut() = Some(ring);
         // Keep the dots on screen near a target count by sampling requests more or less.
         if self.flights.len() > DOTS_HIGH && every < 1 << 16 {
             self.sample_every = every * 2;

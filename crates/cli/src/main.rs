@@ -136,7 +136,7 @@ fn peak_rss_kib() -> Option<u64> {
 fn best_of(spec: &RunSpec, repeats: u32) -> (f64, Sim) {
     let build = |spec: &RunSpec| {
         let mut sim = Sim::new(spec).expect("bench specs are valid");
-        sim.world.ring = Some(RingSink::new(PAGE_RING_CAPACITY));
+        *sim.world.ring_mut() = Some(RingSink::new(PAGE_RING_CAPACITY));
         sim
     };
     let warm_start = Instant::now();

@@ -1,36 +1,31 @@
 //! The interface every node implements: a sans-IO state machine. A handler gets the
-//! event and a `Ctx`, and pushes what to send and which timers to set; it performs no IO
+//! event and a `Ctx`, through which it sends and sets timers; it performs no IO
 //! and reads no clock but `ctx.now()`.
 
 use crate::knob::Value;
-use crate::ledger::{Ledger, Outcome};
+use crate::ledger::Outcome;
 use crate::msg::{Msg, NodeId, ReqId};
 use crate::rng::Rng;
 use crate::time::Micros;
+use crate::world::Core;
 use std::any::Any;
 
-pub(crate) enum Command {
-    Send { to: NodeId, msg: Msg },
-    Timer { delay_us: Micros, token: u64 },
-    Ended { req: ReqId, outcome: Outcome, latency_us: Option<Micros> },
-    State(u8),
-}
-
-/// What a handler may do. Owned by the world; lent to one handler at a time.
+/// What a handler may do. Owned by the world; lent to one handler at a time. What it
+/// asks for takes effect at once, in the order asked: a message is on the wire, a timer
+/// set, a request ended, when the call returns.
 pub struct Ctx<'a> {
-    pub(crate) now: Micros,
     pub(crate) me: NodeId,
     pub(crate) slow: f64,
+    pub(crate) epoch: u32,
     pub(crate) arrivals_open: bool,
     pub rng: &'a mut Rng,
-    pub(crate) ledger: &'a mut Ledger,
-    pub(crate) out: &'a mut Vec<Command>,
+    pub(crate) core: &'a mut Core,
 }
 
 impl Ctx<'_> {
     #[inline]
     pub fn now(&self) -> Micros {
-        self.now
+        self.core.now
     }
     #[inline]
     pub fn me(&self) -> NodeId {
@@ -38,12 +33,12 @@ impl Ctx<'_> {
     }
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: Msg) {
-        self.out.push(Command::Send { to, msg });
+        self.core.send(self.me, to, msg);
     }
     /// Calls `on_timer(token)` after `delay_us`, unless this node dies first.
     #[inline]
     pub fn set_timer(&mut self, delay_us: Micros, token: u64) {
-        self.out.push(Command::Timer { delay_us, token });
+        self.core.set_timer(self.me, self.epoch, delay_us, token);
     }
     /// A duration of work on this node, stretched by its `slow` fault.
     #[inline]
@@ -52,20 +47,19 @@ impl Ctx<'_> {
     }
     /// A new request, or `None` once the workload's limit is reached.
     pub fn open_request(&mut self) -> Option<ReqId> {
-        self.arrivals_open.then(|| self.ledger.open(self.now))
+        self.arrivals_open.then(|| self.core.ledger.open(self.core.now))
     }
     #[inline]
     pub fn is_open(&self, req: ReqId) -> bool {
-        self.ledger.is_open(req)
+        self.core.ledger.is_open(req)
     }
     /// Ends `req` one way; ending a request twice is recorded as an accounting violation.
     pub fn end_request(&mut self, req: ReqId, outcome: Outcome) {
-        let latency_us = self.ledger.end(req, outcome, self.now);
-        self.out.push(Command::Ended { req, outcome, latency_us });
+        self.core.end_request(req, outcome);
     }
     /// Announces this node's own state (e.g. a breaker opening) to the trace.
     pub fn set_state(&mut self, state: u8) {
-        self.out.push(Command::State(state));
+        self.core.emit(crate::trace::Record::State { t: self.core.now, node: self.me, state });
     }
 }
 

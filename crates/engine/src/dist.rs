@@ -56,8 +56,16 @@ impl Dist {
     }
 
     /// One sample, rounded to whole microseconds.
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, rng: &mut Rng) -> Micros {
+        // A constant (a network without jitter, most often none) costs no call.
+        match *self {
+            Dist::Const(us) => us,
+            _ => self.draw(rng),
+        }
+    }
+
+    fn draw(&self, rng: &mut Rng) -> Micros {
         let x = match *self {
             Dist::Const(us) => return us,
             Dist::Exp { mean_us } => rng.exp(mean_us as f64),

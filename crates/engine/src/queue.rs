@@ -64,12 +64,16 @@ pub(crate) struct EventQueue {
 }
 
 impl EventQueue {
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time_us: Micros, kind: EventKind) {
         if time_us == self.instant {
             self.now.push_back(kind);
-            return;
+        } else {
+            self.push_later(time_us, kind);
         }
+    }
+
+    fn push_later(&mut self, time_us: Micros, kind: EventKind) {
         let slot = match self.free.pop() {
             Some(s) => {
                 self.payloads[s as usize] = kind;

@@ -4,14 +4,14 @@
 //! checkers and the sinks.
 
 use crate::check::{Checker, RunEnd, VIOLATIONS_KEPT, Violation};
-use crate::component::{Command, Component, Ctx, NodeView};
+use crate::component::{Component, Ctx, NodeView};
 use crate::dist::Dist;
 use crate::error::{Error, Result};
 use crate::fault::{Fault, ScheduledFault};
 use crate::histogram::Histogram;
 use crate::knob::{Params, Value};
 use crate::ledger::{Counts, Ledger, Outcome};
-use crate::msg::{Msg, NodeId};
+use crate::msg::{Msg, NodeId, ReqId};
 use crate::queue::{EventKind, EventQueue};
 use crate::rng::Rng;
 use crate::scene::{ActionSpec, Probe};
@@ -50,9 +50,6 @@ pub struct Node {
     pub alive: bool,
     pub hung: bool,
     pub slow: f64,
-    /// The last state the component announced (`Ctx::set_state`).
-    pub state: u8,
-    side: u8,
     epoch: u32,
     comp: Box<dyn Component>,
 }
@@ -63,23 +60,20 @@ impl Node {
     }
 }
 
-pub struct World {
-    now: Micros,
-    pub seed: u64,
-    queue: EventQueue,
-    nodes: Vec<Node>,
+/// The part of the world a handler's actions reach: the clock, the event queue, the
+/// network, the request ledger and the trace with its checkers and sinks. Everything
+/// but the components, so that a handler can act through it while its node is borrowed.
+pub struct Core {
+    pub(crate) now: Micros,
+    pub(crate) queue: EventQueue,
+    pub(crate) ledger: Ledger,
     hop_latency: Dist,
     loss: f64,
-    rng: Rng,
-    ledger: Ledger,
-    out: Vec<Command>,
-    held: Vec<(NodeId, Msg)>,
-    faults: Vec<ScheduledFault>,
-    limit: Limit,
-    /// Arrivals are open while fewer requests than `.0` were sent and the clock is below `.1`.
-    open_below: (u64, Micros),
-    arrivals_closed_at: Option<Micros>,
-    events: u64,
+    /// The network's own randomness (delays, losses): a handler's draws and the
+    /// network's never depend on which comes first.
+    net_rng: Rng,
+    /// By node: its partition side (`NO_SIDE` when no partition separates it).
+    sides: Vec<u8>,
     checkers: Vec<Box<dyn Checker>>,
     found: Vec<String>,
     violations: Vec<Violation>,
@@ -89,13 +83,28 @@ pub struct World {
     first_kill_at: Option<Micros>,
     errors_after_kill: u64,
     /// Latency of every completed request.
-    pub latency: Histogram,
+    latency: Histogram,
     /// Latency and outcomes since the last `take_window`, for time series.
     window_latency: Histogram,
     window_outcomes: [u64; 4],
-    pub hash: Option<HashSink>,
-    pub ring: Option<RingSink>,
+    hash: Option<HashSink>,
+    ring: Option<RingSink>,
     sample_every: u32,
+}
+
+pub struct World {
+    pub seed: u64,
+    core: Core,
+    /// The handlers' randomness (`Ctx::rng`).
+    rng: Rng,
+    nodes: Vec<Node>,
+    held: Vec<(NodeId, Msg)>,
+    faults: Vec<ScheduledFault>,
+    limit: Limit,
+    /// Arrivals are open while fewer requests than `.0` were sent and the clock is below `.1`.
+    open_below: (u64, Micros),
+    arrivals_closed_at: Option<Micros>,
+    events: u64,
     /// The knobs' values now: the run's settings with every `set` entry applied so far.
     params: Params,
     actions: &'static [ActionSpec],
@@ -107,15 +116,32 @@ pub struct World {
 impl World {
     pub fn new(seed: u64, params: Params, actions: &'static [ActionSpec], limit: Limit) -> World {
         World {
-            now: 0,
             seed,
-            queue: EventQueue::default(),
-            nodes: Vec::new(),
-            hop_latency: params.dist("net_latency"),
-            loss: params.float("loss"),
+            core: Core {
+                now: 0,
+                queue: EventQueue::default(),
+                ledger: Ledger::default(),
+                hop_latency: params.dist("net_latency"),
+                loss: params.float("loss"),
+                net_rng: Rng::new(seed, "network"),
+                sides: Vec::new(),
+                checkers: Vec::new(),
+                found: Vec::new(),
+                violations: Vec::new(),
+                violation_count: 0,
+                violations_by_name: Default::default(),
+                checks: 0,
+                first_kill_at: None,
+                errors_after_kill: 0,
+                latency: Histogram::new(),
+                window_latency: Histogram::new(),
+                window_outcomes: [0; 4],
+                hash: None,
+                ring: None,
+                sample_every: 1,
+            },
             rng: Rng::new(seed, "world"),
-            ledger: Ledger::default(),
-            out: Vec::new(),
+            nodes: Vec::new(),
             held: Vec::new(),
             faults: Vec::new(),
             limit,
@@ -126,25 +152,27 @@ impl World {
             },
             arrivals_closed_at: None,
             events: 0,
-            checkers: Vec::new(),
-            found: Vec::new(),
-            violations: Vec::new(),
-            violation_count: 0,
-            violations_by_name: Default::default(),
-            checks: 0,
-            first_kill_at: None,
-            errors_after_kill: 0,
-            latency: Histogram::new(),
-            window_latency: Histogram::new(),
-            window_outcomes: [0; 4],
-            hash: None,
-            ring: None,
-            sample_every: 1,
             params,
             actions,
             probe: None,
             started: false,
         }
+    }
+
+    /// Latency of every completed request.
+    pub fn latency(&self) -> &Histogram {
+        &self.core.latency
+    }
+    /// The sink that hashes the trace, if one is attached.
+    pub fn hash(&self) -> Option<&HashSink> {
+        self.core.hash.as_ref()
+    }
+    pub fn hash_mut(&mut self) -> &mut Option<HashSink> {
+        &mut self.core.hash
+    }
+    /// The renderer's sink, if one is attached.
+    pub fn ring_mut(&mut self) -> &mut Option<RingSink> {
+        &mut self.core.ring
     }
 
     /// The knobs' current values (the run's settings, then each `set` entry so far).
@@ -163,7 +191,8 @@ impl World {
     /// Adds a node; one added while the run plays (a scene's action, such as adding a
     /// shard) starts at once.
     pub fn add_node(&mut self, name: impl Into<String>, role: &'static str, comp: Box<dyn Component>) -> NodeId {
-        self.nodes.push(Node { name: name.into(), role, alive: true, hung: false, slow: 1.0, state: 0, side: NO_SIDE, epoch: 0, comp });
+        self.nodes.push(Node { name: name.into(), role, alive: true, hung: false, slow: 1.0, epoch: 0, comp });
+        self.core.sides.push(NO_SIDE);
         let id = (self.nodes.len() - 1) as NodeId;
         if self.started {
             self.dispatch(id, |c, ctx| c.on_start(ctx));
@@ -179,22 +208,22 @@ impl World {
     }
 
     pub fn add_checker(&mut self, c: Box<dyn Checker>) {
-        self.checkers.push(c);
+        self.core.checkers.push(c);
     }
 
     pub fn checker_names(&self) -> Vec<&'static str> {
         let mut names = vec!["accounting"];
-        names.extend(self.checkers.iter().map(|c| c.name()));
+        names.extend(self.core.checkers.iter().map(|c| c.name()));
         names
     }
 
     /// Renderers get one in `every` requests' messages (node and fault records always).
     pub fn set_sampling(&mut self, every: u32) {
-        self.sample_every = every.max(1);
+        self.core.sample_every = every.max(1);
     }
 
     pub fn now(&self) -> Micros {
-        self.now
+        self.core.now
     }
     pub fn events(&self) -> u64 {
         self.events
@@ -203,32 +232,32 @@ impl World {
         &self.nodes
     }
     pub fn counts(&self) -> Counts {
-        self.ledger.counts()
+        self.core.ledger.counts()
     }
     pub fn ledger_slots(&self) -> usize {
-        self.ledger.slots()
+        self.core.ledger.slots()
     }
     pub fn queue_len(&self) -> usize {
-        self.queue.len()
+        self.core.queue.len()
     }
     pub fn faults(&self) -> &[ScheduledFault] {
         &self.faults
     }
     pub fn violations(&self) -> (&[Violation], u64, u64) {
-        (&self.violations, self.violation_count, self.checks)
+        (&self.core.violations, self.core.violation_count, self.core.checks)
     }
     pub fn violations_of(&self, invariant: &str) -> u64 {
-        self.violations_by_name.get(invariant).copied().unwrap_or(0)
+        self.core.violations_by_name.get(invariant).copied().unwrap_or(0)
     }
     /// Requests that ended other than completed after the first node was killed.
     pub fn errors_after_kill(&self) -> u64 {
-        self.errors_after_kill
+        self.core.errors_after_kill
     }
     /// When the workload stopped opening requests, if it has.
     pub fn arrivals_closed_at(&self) -> Option<Micros> {
         match self.limit {
             // Closed by the clock, whether or not a request was attempted since.
-            Limit::Until(t) if self.now >= t => Some(self.arrivals_closed_at.map_or(t, |c| c.min(t))),
+            Limit::Until(t) if self.core.now >= t => Some(self.arrivals_closed_at.map_or(t, |c| c.min(t))),
             _ => self.arrivals_closed_at,
         }
     }
@@ -270,32 +299,32 @@ impl World {
                 return Err(Error::new(format!("fault '{f}': '{name}' is the workload, not a node that can fail")));
             }
         }
-        let at = f.at_us.max(self.now);
-        self.queue.push(at, EventKind::Fault(self.faults.len() as u32));
+        let at = f.at_us.max(self.core.now);
+        self.core.queue.push(at, EventKind::Fault(self.faults.len() as u32));
         self.faults.push(f);
         Ok(())
     }
 
     /// Whether a partition separates nodes `a` and `b` now.
     pub fn partitioned(&self, a: NodeId, b: NodeId) -> bool {
-        split(self.nodes[a as usize].side, self.nodes[b as usize].side)
+        split(self.core.sides[a as usize], self.core.sides[b as usize])
     }
 
     /// Whether nodes `a` and `b` can talk now: both up, on the same side of any partition.
     pub fn reachable(&self, a: NodeId, b: NodeId) -> bool {
         let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
-        x.alive && !x.hung && y.alive && !y.hung && !split(x.side, y.side)
+        x.alive && !x.hung && y.alive && !y.hung && !self.partitioned(a, b)
     }
 
     #[inline]
     pub fn arrivals_open(&self) -> bool {
         // The limit as two bounds, one of them always out of reach: no match per event.
-        self.ledger.sent() < self.open_below.0 && self.now < self.open_below.1
+        self.core.ledger.sent() < self.open_below.0 && self.core.now < self.open_below.1
     }
 
     /// Every request that will ever be sent has ended.
     pub fn quiescent(&self) -> bool {
-        !self.arrivals_open() && self.ledger.counts().in_flight == 0
+        !self.arrivals_open() && self.core.ledger.counts().in_flight == 0
     }
 
     pub fn start(&mut self) {
@@ -306,28 +335,28 @@ impl World {
     }
 
     pub fn peek_time(&self) -> Option<Micros> {
-        self.queue.peek_time()
+        self.core.queue.peek_time()
     }
 
     /// Runs every event up to and including `t`, then sets the clock to `t`.
     pub fn run_until(&mut self, t: Micros) {
-        while self.queue.peek_time().is_some_and(|e| e <= t) {
+        while self.core.queue.peek_time().is_some_and(|e| e <= t) {
             self.step();
         }
-        self.now = self.now.max(t);
+        self.core.now = self.core.now.max(t);
     }
 
     /// Runs events due up to `t` while arrivals stay open (a run's hot loop).
     pub fn run_open_until(&mut self, t: Micros) {
-        while self.arrivals_open() && self.queue.peek_time().is_some_and(|e| e <= t) {
+        while self.arrivals_open() && self.core.queue.peek_time().is_some_and(|e| e <= t) {
             self.step();
         }
     }
 
     /// Processes the next event; false when there is none.
     pub fn step(&mut self) -> bool {
-        let Some(ev) = self.queue.pop() else { return false };
-        self.now = ev.time_us;
+        let Some(ev) = self.core.queue.pop() else { return false };
+        self.core.now = ev.time_us;
         self.events += 1;
         match ev.kind {
             EventKind::Deliver { from, to, msg } => self.deliver(from, to, msg),
@@ -350,93 +379,29 @@ impl World {
 
     fn deliver(&mut self, from: NodeId, to: NodeId, msg: Msg) {
         let n = &self.nodes[to as usize];
+        let now = self.core.now;
         if !n.alive {
             // Connection refused: the sender learns of it one hop later, if it is alive to.
             if self.nodes[from as usize].alive {
-                self.bounce(to, from, msg);
+                self.core.bounce(to, from, msg);
             } else {
-                self.emit(Record::Drop { t: self.now, from, to, msg, why: DropReason::Dead });
+                self.core.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Dead });
             }
         } else if n.hung {
-            self.emit(Record::Drop { t: self.now, from, to, msg, why: DropReason::Hung });
+            self.core.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Hung });
         } else {
             self.dispatch(to, |c, ctx| c.on_message(ctx, from, msg));
         }
     }
 
-    fn bounce(&mut self, dead: NodeId, to: NodeId, msg: Msg) {
-        let t1 = self.now + self.hop_latency.sample(&mut self.rng);
-        self.queue.push(t1, EventKind::Bounce { dead, to, msg });
-        self.emit(Record::Bounce { t0: self.now, t1, from: dead, to, msg });
-    }
-
+    #[inline]
     fn dispatch(&mut self, id: NodeId, f: impl FnOnce(&mut dyn Component, &mut Ctx)) {
-        let mut out = std::mem::take(&mut self.out);
         let arrivals_open = self.arrivals_open();
         let node = &mut self.nodes[id as usize];
-        let mut ctx = Ctx {
-            now: self.now,
-            me: id,
-            slow: node.slow,
-            arrivals_open,
-            rng: &mut self.rng,
-            ledger: &mut self.ledger,
-            out: &mut out,
-        };
+        let mut ctx = Ctx { me: id, slow: node.slow, epoch: node.epoch, arrivals_open, rng: &mut self.rng, core: &mut self.core };
         f(node.comp.as_mut(), &mut ctx);
-        for cmd in out.drain(..) {
-            self.apply(id, cmd);
-        }
-        self.out = out;
         if arrivals_open && self.arrivals_closed_at.is_none() && !self.arrivals_open() {
-            self.arrivals_closed_at = Some(self.now);
-        }
-    }
-
-    fn apply(&mut self, me: NodeId, cmd: Command) {
-        match cmd {
-            Command::Send { to, msg } => self.send(me, to, msg),
-            Command::Timer { delay_us, token } => {
-                let epoch = self.nodes[me as usize].epoch;
-                self.queue.push(self.now + delay_us, EventKind::Timer { node: me, epoch, token });
-            }
-            Command::Ended { req, outcome, latency_us } => {
-                self.checks += 1;
-                let Some(latency_us) = latency_us else {
-                    let detail = format!("request {:?} ended twice (second end: {})", req, outcome.name());
-                    self.violation("accounting", detail);
-                    return;
-                };
-                if !self.ledger.counts().balanced() {
-                    self.violation("accounting", format!("sent != ended + in flight: {:?}", self.ledger.counts()));
-                }
-                if outcome == Outcome::Completed {
-                    self.latency.record(latency_us);
-                    self.window_latency.record(latency_us);
-                }
-                self.window_outcomes[outcome as usize] += 1;
-                if outcome != Outcome::Completed && self.first_kill_at.is_some() {
-                    self.errors_after_kill += 1;
-                }
-                self.emit(Record::End { t: self.now, req, outcome, latency_us });
-            }
-            Command::State(state) => {
-                self.nodes[me as usize].state = state;
-                self.emit(Record::State { t: self.now, node: me, state });
-            }
-        }
-    }
-
-    fn send(&mut self, from: NodeId, to: NodeId, msg: Msg) {
-        let (a, b) = (self.nodes[from as usize].side, self.nodes[to as usize].side);
-        if split(a, b) {
-            self.emit(Record::Drop { t: self.now, from, to, msg, why: DropReason::Partition });
-        } else if self.loss > 0.0 && self.rng.chance(self.loss) {
-            self.emit(Record::Drop { t: self.now, from, to, msg, why: DropReason::Loss });
-        } else {
-            let t1 = self.now + self.hop_latency.sample(&mut self.rng);
-            self.queue.push(t1, EventKind::Deliver { from, to, msg });
-            self.emit(Record::Send { t0: self.now, t1, from, to, msg });
+            self.arrivals_closed_at = Some(self.core.now);
         }
     }
 
@@ -453,10 +418,10 @@ impl World {
                     node.comp.on_crash(&mut self.held);
                     if matches!(fault, Fault::Kill(_)) {
                         node.alive = false;
-                        self.first_kill_at.get_or_insert(self.now);
+                        self.core.first_kill_at.get_or_insert(self.core.now);
                         for (peer, msg) in std::mem::take(&mut self.held) {
                             if self.nodes[peer as usize].alive {
-                                self.bounce(n as NodeId, peer, msg);
+                                self.core.bounce(n as NodeId, peer, msg);
                             }
                         }
                     } else {
@@ -479,21 +444,15 @@ impl World {
                 self.nodes[n].slow = *factor;
             }
             Fault::Partition(groups) => {
-                for node in &mut self.nodes {
-                    node.side = NO_SIDE;
-                }
+                self.core.sides.fill(NO_SIDE);
                 for (g, names) in groups.iter().enumerate() {
                     for name in names {
                         let n = id(self, name);
-                        self.nodes[n].side = g as u8;
+                        self.core.sides[n] = g as u8;
                     }
                 }
             }
-            Fault::Heal => {
-                for node in &mut self.nodes {
-                    node.side = NO_SIDE;
-                }
-            }
+            Fault::Heal => self.core.sides.fill(NO_SIDE),
             Fault::Set(knob, text) => self.set_knob(knob, text),
             Fault::Action(name, arg) => {
                 // Checked again at its instant: entries scheduled earlier may have changed
@@ -506,7 +465,7 @@ impl World {
                 self.probe = Some(probe);
             }
         }
-        self.emit(Record::Fault { t: self.now, index: i as u32 });
+        self.core.emit(Record::Fault { t: self.core.now, index: i as u32 });
     }
 
     /// A live knob's new value: the network's own knobs change here, and every node
@@ -515,13 +474,80 @@ impl World {
         self.params.set(knob, text).expect("validated when scheduled");
         let value: Value = self.params.get(knob).clone();
         match knob {
-            "net_latency" => self.hop_latency = self.params.dist("net_latency"),
-            "loss" => self.loss = self.params.float("loss"),
+            "net_latency" => self.core.hop_latency = self.params.dist("net_latency"),
+            "loss" => self.core.loss = self.params.float("loss"),
             _ => {}
         }
         for id in 0..self.nodes.len() as NodeId {
             self.dispatch(id, |c, ctx| c.on_set(ctx, knob, &value));
         }
+    }
+
+    /// Runs the end-of-run checks; `drained` says whether every request ended.
+    pub fn finish_checks(&mut self, drained: bool) {
+        let up = self.nodes.iter().map(|n| n.alive && !n.hung).collect();
+        let end = RunEnd { now: self.core.now, counts: self.core.ledger.counts(), drained, up, sides: self.core.sides.clone() };
+        self.core.run_checkers(|c, found| c.finish(&end, found));
+    }
+
+    /// Latency percentiles of completions and counts of outcomes since the last call.
+    pub fn take_window(&mut self) -> Window {
+        let core = &mut self.core;
+        let [p50_us, p95_us, p99_us] = core.window_latency.quantiles([0.5, 0.95, 0.99]);
+        let w = Window { p50_us, p95_us, p99_us, outcomes: std::mem::take(&mut core.window_outcomes) };
+        core.window_latency.clear();
+        w
+    }
+}
+
+impl Core {
+    /// A message leaves `from` for `to` now: lost to a partition or to chance, or on the
+    /// wire until the network's delay has passed.
+    #[inline]
+    pub(crate) fn send(&mut self, from: NodeId, to: NodeId, msg: Msg) {
+        let now = self.now;
+        if split(self.sides[from as usize], self.sides[to as usize]) {
+            self.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Partition });
+        } else if self.loss > 0.0 && self.net_rng.chance(self.loss) {
+            self.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Loss });
+        } else {
+            let t1 = now + self.hop_latency.sample(&mut self.net_rng);
+            self.queue.push(t1, EventKind::Deliver { from, to, msg });
+            self.emit(Record::Send { t0: now, t1, from, to, msg });
+        }
+    }
+
+    /// `msg` was sent to `dead`, whose process is gone: `to` hears so one hop later.
+    fn bounce(&mut self, dead: NodeId, to: NodeId, msg: Msg) {
+        let t1 = self.now + self.hop_latency.sample(&mut self.net_rng);
+        self.queue.push(t1, EventKind::Bounce { dead, to, msg });
+        self.emit(Record::Bounce { t0: self.now, t1, from: dead, to, msg });
+    }
+
+    #[inline]
+    pub(crate) fn set_timer(&mut self, node: NodeId, epoch: u32, delay_us: Micros, token: u64) {
+        self.queue.push(self.now + delay_us, EventKind::Timer { node, epoch, token });
+    }
+
+    pub(crate) fn end_request(&mut self, req: ReqId, outcome: Outcome) {
+        self.checks += 1;
+        let Some(latency_us) = self.ledger.end(req, outcome, self.now) else {
+            let detail = format!("request {:?} ended twice (second end: {})", req, outcome.name());
+            self.violation("accounting", detail);
+            return;
+        };
+        if !self.ledger.counts().balanced() {
+            self.violation("accounting", format!("sent != ended + in flight: {:?}", self.ledger.counts()));
+        }
+        if outcome == Outcome::Completed {
+            self.latency.record(latency_us);
+            self.window_latency.record(latency_us);
+        }
+        self.window_outcomes[outcome as usize] += 1;
+        if outcome != Outcome::Completed && self.first_kill_at.is_some() {
+            self.errors_after_kill += 1;
+        }
+        self.emit(Record::End { t: self.now, req, outcome, latency_us });
     }
 
     fn violation(&mut self, invariant: &'static str, detail: String) {
@@ -544,7 +570,7 @@ impl World {
         }
     }
 
-    fn emit(&mut self, r: Record) {
+    pub(crate) fn emit(&mut self, r: Record) {
         self.run_checkers(|c, found| c.on_record(&r, found));
         if let Some(h) = &mut self.hash {
             h.record(&r);
@@ -555,27 +581,5 @@ impl World {
         {
             ring.record(&r);
         }
-    }
-
-    /// Runs the end-of-run checks; `drained` says whether every request ended.
-    pub fn finish_checks(&mut self, drained: bool) {
-        let up = self.nodes.iter().map(|n| n.alive && !n.hung).collect();
-        let sides = self.nodes.iter().map(|n| n.side).collect();
-        let end = RunEnd { now: self.now, counts: self.ledger.counts(), drained, up, sides };
-        self.run_checkers(|c, found| c.finish(&end, found));
-    }
-
-    /// Latency percentiles of completions and counts of outcomes since the last call.
-    pub fn take_window(&mut self) -> Window {
-        let h = &self.window_latency;
-        let [p50_us, p95_us, p99_us] = h.quantiles([0.5, 0.95, 0.99]);
-        let w = Window {
-            p50_us,
-            p95_us,
-            p99_us,
-            outcomes: std::mem::take(&mut self.window_outcomes),
-        };
-        self.window_latency.clear();
-        w
     }
 }

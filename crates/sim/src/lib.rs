@@ -22,9 +22,9 @@ pub use world::Limit;
 /// The trace hash of a run: equal hashes mean identical event sequences.
 pub fn trace_hash(spec: &RunSpec) -> Result<(u64, u64)> {
     let mut sim = Sim::new(spec)?;
-    sim.world.hash = Some(trace::HashSink::default());
+    *sim.world.hash_mut() = Some(trace::HashSink::default());
     sim.run();
-    let h = sim.world.hash.as_ref().expect("set above");
+    let h = sim.world.hash().expect("set above");
     Ok((h.hash, h.records))
 }
 

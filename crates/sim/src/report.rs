@@ -47,7 +47,7 @@ pub struct Report {
 impl Report {
     pub fn of(sim: &Sim, wall_ms: f64) -> Report {
         let w = &sim.world;
-        let h = &w.latency;
+        let h = w.latency();
         let (violations, violation_count, checked) = w.violations();
         // Throughput over the time arrivals were open, so the drain does not dilute it.
         let span_us = w.arrivals_closed_at().unwrap_or(w.now()).max(1);

@@ -47,10 +47,10 @@ fn the_same_seed_offers_the_same_traffic_under_different_settings() {
     let arrivals = |policy: &str| {
         let spec = RunSpec::new("load-balancing").seed(5).set("policy", policy).limit(Limit::Requests(5_000));
         let mut sim = Sim::new(&spec).unwrap();
-        sim.world.ring = Some(RingSink::new(1 << 20));
+        *sim.world.ring_mut() = Some(RingSink::new(1 << 20));
         sim.run();
         let client = sim.world.node_id("client").unwrap();
-        let ring = sim.world.ring.as_mut().unwrap();
+        let ring = sim.world.ring_mut().as_mut().unwrap();
         ring.drain()
             .filter_map(|r| match r {
                 Record::Send { t0, from, msg, .. } if from == client && msg.kind == Kind::Request => Some((t0, msg.key)),
