@@ -10,7 +10,7 @@
 
 use crate::msg::{Msg, NodeId};
 use crate::time::Micros;
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 #[derive(Clone, Copy, Debug)]
@@ -26,29 +26,25 @@ pub(crate) struct Event {
     pub kind: EventKind,
 }
 
-/// What the heap orders: small, so that sifting moves little. The payload waits in a slab.
-struct Entry {
-    time_us: Micros,
-    seq: u64,
-    slot: u32,
-}
+/// What the heap orders, as one number that compares as `(time_us, seq)`: the time in
+/// the high 64 bits, then the push's sequence number, then the payload's slot. One
+/// `u128` sifts as two registers, where a struct would move through memory.
+type Entry = Reverse<u128>;
+const SLOT_BITS: u32 = 24;
+/// Sequence numbers wrap here; the queue then renumbers what it holds (once in 10^12 pushes).
+const SEQ_LIMIT: u64 = 1 << (64 - SLOT_BITS);
 
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time_us, self.seq) == (other.time_us, other.seq)
-    }
+#[inline]
+fn entry(time_us: Micros, seq: u64, slot: u32) -> Entry {
+    Reverse(u128::from(time_us) << 64 | u128::from(seq << SLOT_BITS | u64::from(slot)))
 }
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
+#[inline]
+fn time_of(e: &Entry) -> Micros {
+    (e.0 >> 64) as Micros
 }
-impl Ord for Entry {
-    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest event.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time_us, other.seq).cmp(&(self.time_us, self.seq))
-    }
+#[inline]
+fn slot_of(e: &Entry) -> u32 {
+    (e.0 as u64 & ((1 << SLOT_BITS) - 1)) as u32
 }
 
 #[derive(Default)]
@@ -80,26 +76,41 @@ impl EventQueue {
                 s
             }
             None => {
+                assert!(self.payloads.len() < 1 << SLOT_BITS, "more than 16 million events pending at once");
                 self.payloads.push(kind);
                 (self.payloads.len() - 1) as u32
             }
         };
-        self.heap.push(Entry { time_us, seq: self.next_seq, slot });
+        if self.next_seq == SEQ_LIMIT {
+            self.renumber();
+        }
+        self.heap.push(entry(time_us, self.next_seq, slot));
         self.next_seq += 1;
     }
+
+    /// Gives the pending events fresh sequence numbers from 0, in the order they hold.
+    #[cold]
+    fn renumber(&mut self) {
+        let held = std::mem::take(&mut self.heap).into_sorted_vec();
+        // Sorted ascending by `Reverse`: the latest event first.
+        self.heap = held.iter().rev().enumerate().map(|(seq, e)| entry(time_of(e), seq as u64, slot_of(e))).collect();
+        self.next_seq = self.heap.len() as u64;
+    }
+
     #[inline]
     pub fn pop(&mut self) -> Option<Event> {
-        if !self.now.is_empty() && self.heap.peek().is_none_or(|e| e.time_us > self.instant) {
+        if !self.now.is_empty() && self.heap.peek().is_none_or(|e| time_of(e) > self.instant) {
             return self.now.pop_front().map(|kind| Event { time_us: self.instant, kind });
         }
         let e = self.heap.pop()?;
-        self.free.push(e.slot);
-        self.instant = e.time_us;
-        Some(Event { time_us: e.time_us, kind: self.payloads[e.slot as usize] })
+        let (time_us, slot) = (time_of(&e), slot_of(&e));
+        self.free.push(slot);
+        self.instant = time_us;
+        Some(Event { time_us, kind: self.payloads[slot as usize] })
     }
     #[inline]
     pub fn peek_time(&self) -> Option<Micros> {
-        if self.now.is_empty() { self.heap.peek().map(|e| e.time_us) } else { Some(self.instant) }
+        if self.now.is_empty() { self.heap.peek().map(time_of) } else { Some(self.instant) }
     }
     pub fn len(&self) -> usize {
         self.heap.len() + self.now.len()
@@ -125,6 +136,24 @@ mod tests {
         assert_eq!(order, vec![4, 1, 3, 0, 2]);
     }
 
+    /// When sequence numbers run out, the events waiting keep their order.
+    #[test]
+    fn renumbering_keeps_the_order() {
+        let mut q = EventQueue::default();
+        q.next_seq = SEQ_LIMIT - 3;
+        for (t, f) in [(9, 0), (5, 1), (9, 2), (5, 3), (7, 4), (5, 5)] {
+            q.push(t, EventKind::Fault(f));
+        }
+        assert!(q.next_seq < 10, "renumbered: {}", q.next_seq);
+        let order: Vec<u32> = std::iter::from_fn(|| q.pop())
+            .map(|e| match e.kind {
+                EventKind::Fault(f) => f,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(order, vec![1, 3, 5, 4, 0, 2]);
+    }
+
     /// Events pushed for the instant being played, between and after heap events of
     /// that same instant, pop exactly as a single heap ordered by (time, seq) would.
     #[test]
@@ -135,9 +164,9 @@ mod tests {
         let mut next = 0u32;
         let (mut got, mut want) = (Vec::new(), Vec::new());
         // The reference's seq is the event's number: both count pushes.
-        let push = |q: &mut EventQueue, reference: &mut BinaryHeap<Entry>, next: &mut u32, t: Micros| {
+        let push = |q: &mut EventQueue, reference: &mut BinaryHeap<Reverse<(Micros, u32)>>, next: &mut u32, t: Micros| {
             q.push(t, EventKind::Fault(*next));
-            reference.push(Entry { time_us: t, seq: u64::from(*next), slot: *next });
+            reference.push(Reverse((t, *next)));
             *next += 1;
         };
         for _ in 0..5 {
@@ -146,8 +175,8 @@ mod tests {
         while let Some(e) = q.pop() {
             let EventKind::Fault(f) = e.kind else { unreachable!() };
             got.push((e.time_us, f));
-            let r = reference.pop().expect("the same number of events");
-            want.push((r.time_us, r.slot));
+            let Reverse(r) = reference.pop().expect("the same number of events");
+            want.push(r);
             // What a handler does: some events at this very instant, some later.
             if next < 4000 {
                 for _ in 0..1 + rng.below(2) {
