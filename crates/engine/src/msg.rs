@@ -61,6 +61,7 @@ impl Kind {
 /// `tag` is the sender's own bookkeeping, echoed back in the answer; `value` is the data
 /// a write carries or a read returns (a version number), 0 where none travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(align(16))]
 pub struct Msg {
     pub kind: Kind,
     pub req: ReqId,

@@ -14,6 +14,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 #[derive(Clone, Copy, Debug)]
+#[repr(align(16))]
 pub(crate) enum EventKind {
     Deliver { from: NodeId, to: NodeId, msg: Msg },
     Bounce { dead: NodeId, to: NodeId, msg: Msg },
