@@ -86,15 +86,22 @@ impl Histogram {
             return [0.0; N];
         }
         let ranks = qs.map(|q| ((q * self.count as f64).ceil() as u64).clamp(1, self.count));
+        // Bucket indices first, values after: the scan stays a few integer operations a bucket.
+        let mut found = [usize::MAX; N];
         let (mut k, mut seen) = (0, 0);
         for i in self.lo..=self.hi {
             seen += self.counts[i];
             while k < N && seen >= ranks[k] {
-                out[k] = value_at(i).min(self.max as f64);
+                found[k] = i;
                 k += 1;
             }
             if k == N {
                 break;
+            }
+        }
+        for (o, i) in out.iter_mut().zip(found) {
+            if i != usize::MAX {
+                *o = value_at(i).min(self.max as f64);
             }
         }
         out
