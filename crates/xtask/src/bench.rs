@@ -6,7 +6,7 @@ use crate::sh::{Step, root};
 use serde_json::Value;
 use std::fmt::Write as _;
 
-const NATIVE: &str = "target/native/clusterlab";
+pub const NATIVE: &str = "target/native/clusterlab";
 
 fn json(text: &str, what: &str) -> Result<Value, String> {
     let line = text.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or(text);
@@ -130,6 +130,7 @@ pub fn run() -> Result<(), String> {
     for s in page["scenes"].as_array().cloned().unwrap_or_default() {
         writeln!(md, "| {} | `{}` | {} | {} | ≤ 16.7 ms |", s["scene"].as_str().unwrap_or(""), s["query"].as_str().unwrap_or(""), s["p95_ms"], s["dots_drawn"]).ok();
     }
+    writeln!(md, "\n{}", crate::peer::section()?).ok();
     writeln!(md, "\n{}", crate::bytes::per_scene()?).ok();
     std::fs::write(root().join("BENCHMARKS.md"), &md).map_err(|e| format!("writing BENCHMARKS.md: {e}"))?;
     println!("\n{md}");

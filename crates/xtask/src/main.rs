@@ -4,14 +4,17 @@
 
 mod bench;
 mod bytes;
+mod peer;
 mod setup;
 mod sh;
 
 use sh::{Step, root};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <setup | serve [--port N] | test | dist | bench>
-  dist   release build into dist/, its sizes, and each scene's cost in bytes (into BENCHMARKS.md)";
+const USAGE: &str = "usage: cargo xtask <setup | serve [--port N] | test | dist | bench | peer>
+  dist   release build into dist/, its sizes, and each scene's cost in bytes (into BENCHMARKS.md)
+  bench  every figure of BENCHMARKS.md, written anew
+  peer   only the engine against SimPy (into BENCHMARKS.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,6 +24,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("dist") => dist().and_then(|_| bench::put_section(&bytes::per_scene()?)),
         Some("bench") => bench::run(),
+        Some("peer") => peer_only(),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -30,6 +34,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The SimPy comparison alone, on a freshly built CLI.
+fn peer_only() -> Result<(), String> {
+    Step::new("build the CLI, tuned for speed").cmd("cargo").args(["build", "--profile", "native", "-p", "clusterlab-cli"]).run()?;
+    let section = peer::section()?;
+    println!("\n{section}");
+    bench::put_section(&section)
 }
 
 fn serve(args: &[String]) -> Result<(), String> {
