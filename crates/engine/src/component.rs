@@ -17,7 +17,6 @@ pub struct Ctx<'a> {
     pub(crate) me: NodeId,
     pub(crate) slow: f64,
     pub(crate) epoch: u32,
-    pub(crate) arrivals_open: bool,
     pub rng: &'a mut Rng,
     pub(crate) core: &'a mut Core,
 }
@@ -47,7 +46,7 @@ impl Ctx<'_> {
     }
     /// A new request, or `None` once the workload's limit is reached.
     pub fn open_request(&mut self) -> Option<ReqId> {
-        self.arrivals_open.then(|| self.core.ledger.open(self.core.now))
+        self.core.open_request()
     }
     #[inline]
     pub fn is_open(&self, req: ReqId) -> bool {

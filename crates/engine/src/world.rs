@@ -74,6 +74,11 @@ pub struct Core {
     net_rng: Rng,
     /// By node: its partition side (`NO_SIDE` when no partition separates it).
     sides: Vec<u8>,
+    /// Arrivals are open while fewer requests than `.0` were sent and the clock is below
+    /// `.1`: the limit as two bounds, one of them always out of reach.
+    open_below: (u64, Micros),
+    /// When the last request the limit allows was opened.
+    arrivals_closed_at: Option<Micros>,
     checkers: Vec<Box<dyn Checker>>,
     found: Vec<String>,
     violations: Vec<Violation>,
@@ -101,9 +106,6 @@ pub struct World {
     held: Vec<(NodeId, Msg)>,
     faults: Vec<ScheduledFault>,
     limit: Limit,
-    /// Arrivals are open while fewer requests than `.0` were sent and the clock is below `.1`.
-    open_below: (u64, Micros),
-    arrivals_closed_at: Option<Micros>,
     events: u64,
     /// The knobs' values now: the run's settings with every `set` entry applied so far.
     params: Params,
@@ -124,6 +126,12 @@ impl World {
                 hop_latency: params.dist("net_latency"),
                 loss: params.float("loss"),
                 net_rng: Rng::new(seed, "network"),
+                open_below: match limit {
+                    Limit::Requests(n) => (n, Micros::MAX),
+                    Limit::Until(t) => (u64::MAX, t),
+                    Limit::Forever => (u64::MAX, Micros::MAX),
+                },
+                arrivals_closed_at: None,
                 sides: Vec::new(),
                 checkers: Vec::new(),
                 found: Vec::new(),
@@ -145,12 +153,6 @@ impl World {
             held: Vec::new(),
             faults: Vec::new(),
             limit,
-            open_below: match limit {
-                Limit::Requests(n) => (n, Micros::MAX),
-                Limit::Until(t) => (u64::MAX, t),
-                Limit::Forever => (u64::MAX, Micros::MAX),
-            },
-            arrivals_closed_at: None,
             events: 0,
             params,
             actions,
@@ -257,8 +259,8 @@ impl World {
     pub fn arrivals_closed_at(&self) -> Option<Micros> {
         match self.limit {
             // Closed by the clock, whether or not a request was attempted since.
-            Limit::Until(t) if self.core.now >= t => Some(self.arrivals_closed_at.map_or(t, |c| c.min(t))),
-            _ => self.arrivals_closed_at,
+            Limit::Until(t) if self.core.now >= t => Some(self.core.arrivals_closed_at.map_or(t, |c| c.min(t))),
+            _ => self.core.arrivals_closed_at,
         }
     }
 
@@ -318,8 +320,7 @@ impl World {
 
     #[inline]
     pub fn arrivals_open(&self) -> bool {
-        // The limit as two bounds, one of them always out of reach: no match per event.
-        self.core.ledger.sent() < self.open_below.0 && self.core.now < self.open_below.1
+        self.core.arrivals_open()
     }
 
     /// Every request that will ever be sent has ended.
@@ -396,13 +397,9 @@ impl World {
 
     #[inline]
     fn dispatch(&mut self, id: NodeId, f: impl FnOnce(&mut dyn Component, &mut Ctx)) {
-        let arrivals_open = self.arrivals_open();
         let node = &mut self.nodes[id as usize];
-        let mut ctx = Ctx { me: id, slow: node.slow, epoch: node.epoch, arrivals_open, rng: &mut self.rng, core: &mut self.core };
+        let mut ctx = Ctx { me: id, slow: node.slow, epoch: node.epoch, rng: &mut self.rng, core: &mut self.core };
         f(node.comp.as_mut(), &mut ctx);
-        if arrivals_open && self.arrivals_closed_at.is_none() && !self.arrivals_open() {
-            self.arrivals_closed_at = Some(self.core.now);
-        }
     }
 
     fn apply_fault(&mut self, i: usize) {
@@ -515,6 +512,23 @@ impl Core {
             self.queue.push(t1, EventKind::Deliver { from, to, msg });
             self.emit(Record::Send { t0: now, t1, from, to, msg });
         }
+    }
+
+    #[inline]
+    fn arrivals_open(&self) -> bool {
+        self.ledger.sent() < self.open_below.0 && self.now < self.open_below.1
+    }
+
+    /// A new request, or `None` once the workload's limit is reached.
+    pub(crate) fn open_request(&mut self) -> Option<ReqId> {
+        if !self.arrivals_open() {
+            return None;
+        }
+        let req = self.ledger.open(self.now);
+        if !self.arrivals_open() {
+            self.arrivals_closed_at = Some(self.now);
+        }
+        Some(req)
     }
 
     /// `msg` was sent to `dead`, whose process is gone: `to` hears so one hop later.
