@@ -74,6 +74,12 @@ impl Histogram {
         if self.count == 0 { 0.0 } else { self.sum as f64 / self.count as f64 }
     }
 
+    /// How many recorded values are below `v` (to the bucket's precision).
+    pub fn count_below(&self, v: Micros) -> u64 {
+        let end = index_of(v).min(self.hi + 1);
+        if self.lo >= end { 0 } else { self.counts[self.lo..end].iter().sum() }
+    }
+
     /// The value at quantile `q` in 0..=1 (0 when empty).
     pub fn quantile(&self, q: f64) -> f64 {
         self.quantiles([q])[0]
@@ -142,8 +148,12 @@ mod tests {
         }
         assert_eq!(h.max(), 1_000_000);
         assert!((h.mean() - 500_000.5).abs() < 1e-6);
+        assert_eq!(h.count_below(0), 0);
+        assert_eq!(h.count_below(101), 100);
+        assert!(h.count_below(500_000).abs_diff(499_999) < 2_500, "{}", h.count_below(500_000));
+        assert_eq!(h.count_below(u64::MAX), 1_000_000);
         h.clear();
-        assert_eq!((h.count(), h.quantile(0.5)), (0, 0.0));
+        assert_eq!((h.count(), h.quantile(0.5), h.count_below(9)), (0, 0.0, 0));
     }
 
     /// One pass gives each quantile's nearest-rank value (within the bucket's precision),

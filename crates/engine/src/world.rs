@@ -31,6 +31,10 @@ pub struct Window {
     pub p50_us: f64,
     pub p95_us: f64,
     pub p99_us: f64,
+    /// Latency of the requests that ended otherwise (refused, failed, timed out): how
+    /// long a failure took. NaN when none ended so.
+    pub fail_p50_us: f64,
+    pub fail_p99_us: f64,
     /// Counts by `Outcome` (completed, rejected, failed, timed out).
     pub outcomes: [u64; 4],
 }
@@ -89,8 +93,11 @@ pub struct Core {
     errors_after_kill: u64,
     /// Latency of every completed request.
     latency: Histogram,
+    /// Latency of every request that ended otherwise than completed.
+    fail_latency: Histogram,
     /// Latency and outcomes since the last `take_window`, for time series.
     window_latency: Histogram,
+    window_fail_latency: Histogram,
     window_outcomes: [u64; 4],
     hash: Option<HashSink>,
     ring: Option<RingSink>,
@@ -142,7 +149,9 @@ impl World {
                 first_kill_at: None,
                 errors_after_kill: 0,
                 latency: Histogram::new(),
+                fail_latency: Histogram::new(),
                 window_latency: Histogram::new(),
+                window_fail_latency: Histogram::new(),
                 window_outcomes: [0; 4],
                 hash: None,
                 ring: None,
@@ -164,6 +173,11 @@ impl World {
     /// Latency of every completed request.
     pub fn latency(&self) -> &Histogram {
         &self.core.latency
+    }
+    /// Latency of every request that ended otherwise than completed (refused, failed,
+    /// timed out): how long a failure took.
+    pub fn failure_latency(&self) -> &Histogram {
+        &self.core.fail_latency
     }
     /// The sink that hashes the trace, if one is attached.
     pub fn hash(&self) -> Option<&HashSink> {
@@ -491,8 +505,11 @@ impl World {
     pub fn take_window(&mut self) -> Window {
         let core = &mut self.core;
         let [p50_us, p95_us, p99_us] = core.window_latency.quantiles([0.5, 0.95, 0.99]);
-        let w = Window { p50_us, p95_us, p99_us, outcomes: std::mem::take(&mut core.window_outcomes) };
+        let failed = &core.window_fail_latency;
+        let [fail_p50_us, fail_p99_us] = if failed.count() == 0 { [f64::NAN; 2] } else { failed.quantiles([0.5, 0.99]) };
+        let w = Window { p50_us, p95_us, p99_us, fail_p50_us, fail_p99_us, outcomes: std::mem::take(&mut core.window_outcomes) };
         core.window_latency.clear();
+        core.window_fail_latency.clear();
         w
     }
 }
@@ -556,6 +573,9 @@ impl Core {
         if outcome == Outcome::Completed {
             self.latency.record(latency_us);
             self.window_latency.record(latency_us);
+        } else {
+            self.fail_latency.record(latency_us);
+            self.window_fail_latency.record(latency_us);
         }
         self.window_outcomes[outcome as usize] += 1;
         if outcome != Outcome::Completed && self.first_kill_at.is_some() {

@@ -1,6 +1,7 @@
 //! The report of a run (CLI `--json`, and the page's "download report").
 
 use crate::check::Violation;
+use crate::histogram::Histogram;
 use crate::ledger::Counts;
 use crate::run::Sim;
 use serde::Serialize;
@@ -13,6 +14,13 @@ pub struct Latency {
     pub p95: f64,
     pub p99: f64,
     pub max: f64,
+}
+
+impl Latency {
+    fn of(h: &Histogram) -> Latency {
+        let [p50, p95, p99] = h.quantiles([0.5, 0.95, 0.99]);
+        Latency { mean: round2(h.mean()), p50, p95, p99, max: h.max() as f64 }
+    }
 }
 
 #[derive(Serialize)]
@@ -38,6 +46,9 @@ pub struct Report {
     pub requests: Counts,
     /// Latency of completed requests, in microseconds.
     pub latency_us: Latency,
+    /// Latency of the requests that ended otherwise (refused, failed, timed out): how
+    /// long a failure took, in microseconds.
+    pub failure_latency_us: Latency,
     pub throughput_rps: f64,
     pub metrics: Map<String, Json>,
     pub theory: Map<String, Json>,
@@ -60,13 +71,8 @@ impl Report {
             events: w.events(),
             wall_ms,
             requests: w.counts(),
-            latency_us: Latency {
-                mean: round2(h.mean()),
-                p50: h.quantile(0.5),
-                p95: h.quantile(0.95),
-                p99: h.quantile(0.99),
-                max: h.max() as f64,
-            },
+            latency_us: Latency::of(h),
+            failure_latency_us: Latency::of(w.failure_latency()),
             throughput_rps: round2(w.counts().completed as f64 * 1e6 / span_us as f64),
             metrics: sim.metrics(),
             theory: sim.theory().into_iter().map(|(k, v)| (k.to_string(), Json::from(round2(v)))).collect(),

@@ -45,7 +45,7 @@ impl RunSpec {
 /// After arrivals stop, requests still in flight get this long (virtual) to end.
 pub const DRAIN_US: Micros = 3_600 * US_PER_S;
 pub const SERIES_POINTS: usize = 512;
-pub const COMMON_SERIES: [&str; 6] = ["offered_rps", "throughput_rps", "errors_rps", "p50_ms", "p95_ms", "p99_ms"];
+pub const COMMON_SERIES: [&str; 8] = ["offered_rps", "throughput_rps", "errors_rps", "p50_ms", "p95_ms", "p99_ms", "fail_p50_ms", "fail_p99_ms"];
 
 pub struct Sim {
     pub world: World,
@@ -113,6 +113,8 @@ impl Sim {
             w.p50_us / 1e3,
             w.p95_us / 1e3,
             w.p99_us / 1e3,
+            w.fail_p50_us / 1e3,
+            w.fail_p99_us / 1e3,
         ]);
         self.sent = sent;
         self.world.probe().sample(&self.world, &mut self.row);

@@ -1,6 +1,7 @@
-//! A service with a bounded worker pool that calls one dependency per request, through a
-//! circuit breaker, with a call timeout and retries. A worker is held for the whole
-//! call, so a dependency that hangs pins the pool: the cascade is real.
+//! A service with a bounded worker pool. Some requests need its dependency: it calls it
+//! through a circuit breaker, with a call timeout and retries. The others it answers from
+//! its own work. A worker is held for the whole call, so a dependency that hangs pins the
+//! pool, and the requests that never needed the dependency fail too: the cascade is real.
 
 use super::breaker::{Breaker, BreakerConfig, BreakerState, Permit};
 use super::deadlines::Deadlines;
@@ -12,7 +13,10 @@ use crate::time::Micros;
 use std::any::Any;
 use std::collections::VecDeque;
 
+/// Timer tokens: the call deadlines' timer, or (odd) the end of a job's own work, the
+/// job's index above the lowest bit.
 const DEADLINE: u64 = 0;
+const LOCAL_WORK: u64 = 1;
 pub const TIMELINE_KEPT: usize = 256;
 /// A call's tag: the job's index above bit 16, the attempt number, and in the lowest bit
 /// whether it is a half-open probe.
@@ -34,6 +38,10 @@ pub struct ServiceConfig {
     pub call_timeout_us: Micros,
     pub retries: u32,
     pub breaker: BreakerConfig,
+    /// Requests with keys below this need the dependency; the others A serves itself.
+    pub dependent_below: u64,
+    /// A's own work on a request that does not need the dependency.
+    pub local_time: crate::dist::Dist,
 }
 
 pub struct Service {
@@ -52,6 +60,8 @@ pub struct Service {
     pub transitions: u64,
     pub dependency_calls: u64,
     pub fast_failures: u64,
+    /// Calls the dependency never answered within the call timeout.
+    pub dependency_timeouts: u64,
     pub rejected: u64,
 }
 
@@ -77,6 +87,7 @@ impl Service {
             transitions: 0,
             dependency_calls: 0,
             fast_failures: 0,
+            dependency_timeouts: 0,
             rejected: 0,
         }
     }
@@ -90,9 +101,16 @@ impl Service {
     }
 
     fn begin(&mut self, ctx: &mut Ctx, client: NodeId, msg: Msg) {
+        let local = msg.key >= self.cfg.dependent_below;
         let job = self.jobs.insert(Job { req: msg.req, client, key: msg.key, attempt: 0, probe: false, call: 0 });
         self.busy_max = self.busy_max.max(self.busy());
-        self.call(ctx, job);
+        if local {
+            let raw = self.cfg.local_time.sample(ctx.rng);
+            let work = ctx.work(raw);
+            ctx.set_timer(work, LOCAL_WORK | u64::from(index_of(job)) << 1);
+        } else {
+            self.call(ctx, job);
+        }
     }
 
     fn announce(&mut self, ctx: &mut Ctx, change: Option<BreakerState>) {
@@ -144,7 +162,7 @@ impl Service {
 
     fn finish(&mut self, ctx: &mut Ctx, key: Key, kind: Kind) {
         let job = self.jobs.remove(key).expect("finish is for live jobs");
-        ctx.send(job.client, Msg::new(kind, job.req));
+        ctx.send(job.client, Msg { key: job.key, ..Msg::new(kind, job.req) });
     }
 
     /// Starts queued requests on free workers. A loop, not recursion: a refused call
@@ -195,13 +213,23 @@ impl Component for Service {
         self.pump(ctx);
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx, _token: u64) {
+    fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
+        if token & 1 == LOCAL_WORK {
+            // A's own work on a job is done (the job lives until then: only a crash ends
+            // it sooner, and a crash cancels this node's timers).
+            if let Some(key) = self.jobs.key_at((token >> 1) as u32) {
+                self.finish(ctx, key, Kind::Response);
+            }
+            self.pump(ctx);
+            return;
+        }
         let mut expired = std::mem::take(&mut self.expired);
         let jobs = &self.jobs;
         let live = |t: u64| jobs.key_at((t >> 40) as u32).filter(|k| jobs.get(*k).is_some_and(|j| deadline_token(*k, j.call) == t));
         self.deadlines.fire(ctx, |_, t| live(t).is_some(), &mut expired);
         let keys: Vec<Key> = expired.drain(..).filter_map(live).collect();
         for key in keys {
+            self.dependency_timeouts += 1;
             self.outcome(ctx, key, false);
         }
         self.expired = expired;

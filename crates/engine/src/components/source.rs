@@ -42,6 +42,17 @@ pub struct Source {
     deadlines: Deadlines,
     expired: Vec<u64>,
     running: bool,
+    /// Requests sent and not yet ended: clients holding a connection open, waiting.
+    pub waiting: u32,
+    pub waiting_max: u32,
+    /// Integral of `waiting` over time, for its mean.
+    waiting_area: f64,
+    waiting_since: Micros,
+    /// With `split_keys(k)`: requests sent and completions, in each second of virtual
+    /// time, of requests with keys below `k` (`[0]`) and of the rest (`[1]`).
+    split: Option<u64>,
+    pub sent_by_split: [Vec<u32>; 2],
+    pub completed_by_split: [Vec<u32>; 2],
     /// The workload's own stream (`World::stream("workload")`): arrivals and keys do not
     /// depend on what the rest of the model draws.
     rng: Rng,
@@ -64,6 +75,13 @@ impl Source {
             deadlines: Deadlines::new(DEADLINE),
             expired: Vec::new(),
             running: false,
+            waiting: 0,
+            waiting_max: 0,
+            waiting_area: 0.0,
+            waiting_since: 0,
+            split: None,
+            sent_by_split: [Vec::new(), Vec::new()],
+            completed_by_split: [Vec::new(), Vec::new()],
             rng,
         }
     }
@@ -98,6 +116,13 @@ impl Source {
         self
     }
 
+    /// Counts requests sent and completed second by second, apart for those with keys
+    /// below `below` and for the rest: two kinds of request in one stream.
+    pub fn split_keys(mut self, below: u64) -> Self {
+        self.split = Some(below);
+        self
+    }
+
     /// The next candidate arrival, drawn at the shape's peak rate; `on_timer` thins it.
     fn schedule_next(&mut self, ctx: &mut Ctx) {
         self.next_arrival_us += self.rng.exp(1e6 / (self.rate_per_s * self.shape.max_factor()));
@@ -117,11 +142,34 @@ impl Source {
         self.rate_per_s * self.shape.factor(t, self.period_us)
     }
 
-    fn end(ctx: &mut Ctx, req: ReqId, outcome: Outcome) {
+    fn end(&mut self, ctx: &mut Ctx, req: ReqId, outcome: Outcome) {
         if ctx.is_open(req) {
             ctx.end_request(req, outcome);
+            self.count_waiting(ctx.now(), -1);
         }
     }
+
+    fn count_waiting(&mut self, now: Micros, change: i32) {
+        self.waiting_area += f64::from(self.waiting) * (now - self.waiting_since) as f64;
+        self.waiting_since = now;
+        self.waiting = self.waiting.saturating_add_signed(change);
+        self.waiting_max = self.waiting_max.max(self.waiting);
+    }
+
+    /// Time-average number of requests waiting for an answer, from 0 to `now`.
+    pub fn mean_waiting(&self, now: Micros) -> f64 {
+        let area = self.waiting_area + f64::from(self.waiting) * (now - self.waiting_since) as f64;
+        if now == 0 { 0.0 } else { area / now as f64 }
+    }
+}
+
+/// One more in the count of the second that holds `now`.
+fn tally(per_second: &mut Vec<u32>, now: Micros) {
+    let second = (now / crate::time::US_PER_S) as usize;
+    if per_second.len() <= second {
+        per_second.resize(second + 1, 0);
+    }
+    per_second[second] += 1;
 }
 
 impl Component for Source {
@@ -136,7 +184,7 @@ impl Component for Source {
             let mut expired = std::mem::take(&mut self.expired);
             self.deadlines.fire(ctx, |ctx, t| ctx.is_open(ReqId(t)), &mut expired);
             for t in expired.drain(..) {
-                Self::end(ctx, ReqId(t), Outcome::TimedOut);
+                self.end(ctx, ReqId(t), Outcome::TimedOut);
             }
             self.expired = expired;
             return;
@@ -167,6 +215,10 @@ impl Component for Source {
             }
         };
         ctx.send(self.target, Msg { kind: Kind::Request, req, key, tag: u32::from(write), value: user });
+        self.count_waiting(ctx.now(), 1);
+        if let Some(below) = self.split {
+            tally(&mut self.sent_by_split[usize::from(key >= below)], ctx.now());
+        }
         self.deadlines.add(ctx, self.timeout_us, req.0);
         self.schedule_next(ctx);
     }
@@ -177,11 +229,17 @@ impl Component for Source {
             Kind::Reject => Outcome::Rejected,
             _ => Outcome::Failed,
         };
-        Self::end(ctx, msg.req, outcome);
+        if let Some(below) = self.split
+            && outcome == Outcome::Completed
+            && ctx.is_open(msg.req)
+        {
+            tally(&mut self.completed_by_split[usize::from(msg.key >= below)], ctx.now());
+        }
+        self.end(ctx, msg.req, outcome);
     }
 
     fn on_bounce(&mut self, ctx: &mut Ctx, _to: NodeId, msg: Msg) {
-        Self::end(ctx, msg.req, Outcome::Failed);
+        self.end(ctx, msg.req, Outcome::Failed);
     }
 
     fn on_set(&mut self, ctx: &mut Ctx, knob: &str, value: &Value) {
@@ -216,7 +274,7 @@ impl Component for Source {
     }
 
     fn view(&self) -> NodeView {
-        NodeView { state: if self.running { "sending" } else { "done" }, tone: Tone::Good, ..NodeView::default() }
+        NodeView { state: if self.running { "sending" } else { "done" }, tone: Tone::Good, busy: self.waiting, ..NodeView::default() }
     }
 
     fn as_any(&self) -> &dyn Any {
