@@ -57,7 +57,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             stage: StageView { columns: &[&["client"], &["service"], &["dependency"]], links: &[("client", "service"), ("service", "dependency")], paired: &[] },
             charts: vec![
                 Chart {
-                    title: "Requests that do not need B, completed per second",
+                    title: "Not needing B: completed/s",
                     unit: "req/s",
                     lines: vec![
                         Line::measured("not needing B, completed/s", "independent_rps", Colour::Green).compared(),
@@ -66,7 +66,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 },
                 latency_chart(),
                 Chart {
-                    title: "How long a failed request took (ms)",
+                    title: "Time a failure took (ms)",
                     unit: "ms",
                     lines: vec![
                         Line::measured("failures p50", "fail_p50_ms", Colour::Red).compared(),
@@ -76,7 +76,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 },
                 traffic_chart(&[Line::theory("A's capacity if B hangs", "a_capacity_when_b_hangs_rps", 1.0, Colour::Yellow)]),
                 Chart {
-                    title: "A's busy workers, clients waiting, and the breaker",
+                    title: "A's workers, waiting clients",
                     unit: "",
                     lines: vec![
                         Line::measured("A workers busy", "a_workers_busy", Colour::Blue).compared(),
