@@ -77,6 +77,22 @@ impl Dist {
         x.round().min(1e13) as Micros
     }
 
+    /// A distribution with this one's mean and the given coefficient of variation
+    /// (standard deviation over mean): constant at 0, exponential at 1, lognormal
+    /// otherwise (a heavy tail above 1).
+    pub fn with_cv(&self, cv: f64) -> Dist {
+        let mean = self.mean_us().min(1e13);
+        let us = |x: f64| x.round() as Micros;
+        if cv <= 0.0 {
+            Dist::Const(us(mean))
+        } else if cv == 1.0 {
+            Dist::Exp { mean_us: us(mean) }
+        } else {
+            let sigma = libm::sqrt(libm::log(1.0 + cv * cv));
+            Dist::LogNormal { median_us: us(mean / libm::exp(sigma * sigma / 2.0)), sigma }
+        }
+    }
+
     /// The distribution's mean in microseconds (infinite for Pareto with shape <= 1).
     pub fn mean_us(&self) -> f64 {
         match *self {
@@ -105,6 +121,26 @@ impl std::fmt::Display for Dist {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reshaped to a coefficient of variation, a distribution keeps its mean, and its
+    /// samples show the spread asked for.
+    #[test]
+    fn with_cv_keeps_the_mean_and_sets_the_spread() {
+        let base = Dist::parse("exp:2ms").unwrap();
+        assert_eq!(base.with_cv(1.0), base);
+        assert_eq!(base.with_cv(0.0), Dist::Const(2_000));
+        let mut rng = Rng::new(3, "cv");
+        for cv in [0.5, 2.0, 3.0] {
+            let d = base.with_cv(cv);
+            assert!((d.mean_us() / 2_000.0 - 1.0).abs() < 0.001, "cv {cv}: mean {}", d.mean_us());
+            let n = 400_000;
+            let xs: Vec<f64> = (0..n).map(|_| d.sample(&mut rng) as f64).collect();
+            let mean = xs.iter().sum::<f64>() / n as f64;
+            let sd = (xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64).sqrt();
+            assert!((mean / 2_000.0 - 1.0).abs() < 0.03, "cv {cv}: sampled mean {mean}");
+            assert!((sd / mean / cv - 1.0).abs() < 0.12, "cv {cv}: sampled cv {}", sd / mean);
+        }
+    }
 
     #[test]
     fn parses_and_prints_every_kind() {

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { counts, measureText, numbers, virtualTime, watchErrors } from './helpers.mjs';
+import { comparedText, counts, measureText, numbers, virtualTime, watchErrors } from './helpers.mjs';
 
 /** The stats line's latency percentiles, in ms: { p50, p95, p99 } (seconds converted). */
 async function latency(page) {
@@ -74,5 +74,29 @@ test('each "try this" step of load balancing shows what its text claims', async 
   const sent = page.getByTestId('compare').locator('tr', { hasText: 'sent' }).first().locator('td');
   await page.screenshot({ path: info.outputPath('load-balancing-compare.png'), fullPage: true });
   expect(await sent.nth(0).textContent()).toBe(await sent.nth(1).textContent());
+
+  // 7. Slowness that moves, least connections against peak-EWMA: p99 about a third.
+  const p99s = async () => (await comparedText(page, 'p99')).map(parseFloat);
+  await setUp(page, step(6));
+  await expect(page).toHaveURL(/vs=policy%3Apeak-ewma/);
+  await pastSecond(page, 45);
+  let [a, b] = await p99s();
+  expect(b).toBeLessThan(0.5 * a);
+
+  // 8. Requests of widely different cost: round robin's p99 more than twice least connections'...
+  await setUp(page, step(7));
+  await expect(page).toHaveURL(/vs=policy%3Aleast-connections/);
+  await pastSecond(page, 20);
+  [a, b] = await p99s();
+  expect(a).toBeGreaterThan(2 * b);
+  // ...and with every request the same (service_cv 0, slid down as the text says), the same p99.
+  const before = await virtualTime(page);
+  await page.locator('#knob-service_cv').fill('0');
+  await page.locator('#knob-service_cv').press('Enter');
+  await expect(page).toHaveURL(/service_cv=0/);
+  await expect.poll(() => virtualTime(page), { timeout: 20_000 }).toBeLessThan(before);
+  await pastSecond(page, 5);
+  [a, b] = await p99s();
+  expect(a).toBe(b);
   expect(errors).toEqual([]);
 });

@@ -18,11 +18,14 @@ pub enum Policy {
     LeastConnections,
     PowerOfTwo,
     IpHash,
+    /// Latency-aware (Finagle's and Linkerd's): of two servers drawn at random, the one
+    /// whose peak-EWMA latency times (outstanding + 1) is lower.
+    PeakEwma,
 }
 
 impl Policy {
     pub const NAMES: &'static [&'static str] =
-        &["round-robin", "weighted-round-robin", "random", "least-connections", "power-of-two", "ip-hash"];
+        &["round-robin", "weighted-round-robin", "random", "least-connections", "power-of-two", "ip-hash", "peak-ewma"];
 
     pub fn from_name(name: &str) -> Option<Policy> {
         Some(match name {
@@ -32,6 +35,7 @@ impl Policy {
             "least-connections" => Policy::LeastConnections,
             "power-of-two" => Policy::PowerOfTwo,
             "ip-hash" => Policy::IpHash,
+            "peak-ewma" => Policy::PeakEwma,
             _ => return None,
         })
     }
@@ -41,12 +45,36 @@ const HEALTH_TICK: u64 = 0;
 const DEADLINE: u64 = 1;
 /// Health checks belong to no request.
 const NO_REQUEST: ReqId = ReqId(u64::MAX);
+/// How fast a server's latency estimate forgets (the EWMA's time constant).
+pub const PEAK_EWMA_DECAY_US: f64 = 1e6;
 
 /// A request forwarded to a server and not yet answered.
 struct Pending {
     req: ReqId,
     server: u32,
     client: NodeId,
+    sent_at: Micros,
+}
+
+/// A server's latency as peak-EWMA sees it: a slower answer than the estimate raises it
+/// at once (the peak); faster ones pull it down with a weight that grows with the time
+/// since the last answer.
+#[derive(Clone, Copy, Default)]
+struct PeakEwma {
+    estimate_us: f64,
+    stamp: Micros,
+}
+
+impl PeakEwma {
+    fn observe(&mut self, now: Micros, rtt_us: f64) {
+        if rtt_us > self.estimate_us {
+            self.estimate_us = rtt_us;
+        } else {
+            let w = libm::exp(-((now - self.stamp) as f64) / PEAK_EWMA_DECAY_US);
+            self.estimate_us = self.estimate_us * w + rtt_us * (1.0 - w);
+        }
+        self.stamp = now;
+    }
 }
 
 pub struct Balancer {
@@ -62,6 +90,7 @@ pub struct Balancer {
     rr_next: usize,
     wrr_current: Vec<f64>,
     candidates: Vec<u32>,
+    latency: Vec<PeakEwma>,
     /// Its index travels in the forwarded message's tag and comes back in the answer.
     pending: Slab<Pending>,
     deadlines: Deadlines,
@@ -85,6 +114,7 @@ impl Balancer {
             rr_next: 0,
             wrr_current: vec![0.0; n],
             candidates: Vec::with_capacity(n),
+            latency: vec![PeakEwma::default(); n],
             pending: Slab::default(),
             deadlines: Deadlines::new(DEADLINE),
             expired: Vec::new(),
@@ -148,6 +178,14 @@ impl Balancer {
                 if self.outstanding[b] < self.outstanding[a] { b } else { a }
             }
             Policy::IpHash => c[(mix64(key) % c.len() as u64) as usize] as usize,
+            Policy::PeakEwma => {
+                let k = c.len() as u64;
+                let a = ctx.rng.below(k) as usize;
+                let b = if k > 1 { (a + 1 + ctx.rng.below(k - 1) as usize) % k as usize } else { a };
+                let cost = |i: usize| self.latency[i].estimate_us * f64::from(self.outstanding[i] + 1);
+                let (a, b) = (c[a] as usize, c[b] as usize);
+                if cost(b) < cost(a) { b } else { a }
+            }
         })
     }
 
@@ -155,13 +193,20 @@ impl Balancer {
     fn answered(&mut self, ctx: &mut Ctx, msg: Msg, kind: Kind) {
         let Some(key) = self.pending.key_at(msg.tag) else { return };
         if self.pending.get(key).is_some_and(|p| p.req == msg.req) {
-            self.settle(ctx, key, kind);
+            // A refusal by the network says nothing of the server's speed.
+            let heard = msg.kind != Kind::Request;
+            self.settle(ctx, key, kind, heard);
         }
     }
 
-    fn settle(&mut self, ctx: &mut Ctx, key: Key, kind: Kind) {
-        let Some(Pending { req, server, client }) = self.pending.remove(key) else { return };
+    /// Ends the forwarded request `key`; `heard` when the server's answer (or its
+    /// silence until the timeout) tells how long it takes.
+    fn settle(&mut self, ctx: &mut Ctx, key: Key, kind: Kind, heard: bool) {
+        let Some(Pending { req, server, client, sent_at }) = self.pending.remove(key) else { return };
         self.outstanding[server as usize] -= 1;
+        if heard {
+            self.latency[server as usize].observe(ctx.now(), (ctx.now() - sent_at) as f64);
+        }
         if kind != Kind::Response {
             self.upstream_errors += 1;
         }
@@ -195,7 +240,7 @@ impl Component for Balancer {
                     ctx.send(from, msg.reply(Kind::Error));
                     return;
                 };
-                let key = self.pending.insert(Pending { req: msg.req, server: i as u32, client: from });
+                let key = self.pending.insert(Pending { req: msg.req, server: i as u32, client: from, sent_at: ctx.now() });
                 self.outstanding[i] += 1;
                 self.forwarded[i] += 1;
                 ctx.send(self.servers[i], msg.with_tag(index_of(key)));
@@ -226,7 +271,7 @@ impl Component for Balancer {
             &mut expired,
         );
         for key in expired.drain(..) {
-            self.settle(ctx, key, Kind::Error); // 504 Gateway Timeout
+            self.settle(ctx, key, Kind::Error, true); // 504 Gateway Timeout
         }
         self.expired = expired;
     }

@@ -14,6 +14,7 @@ pub static NARRATIVE: Narrative = Narrative {
         "Running without health checks, so a dead server keeps receiving (and failing) its share of requests.",
         "Health checks far apart: every request routed to a dead server before the next check is lost.",
         "Sticky routing (ip-hash) without thinking about hot clients: one heavy client pins one server.",
+        "Counting connections alone when servers slow down under you: a slow server looks idle until requests pile up on it.",
     ],
     try_this: &[
         Step { text: "Slow one server to quarter speed under round robin: watch its queue grow until it refuses requests (p99 explodes).", preset: Some("slow-server-round-robin"), compare: None },
@@ -26,5 +27,18 @@ pub static NARRATIVE: Narrative = Narrative {
             compare: Some("policy:power-of-two"),
         },
         Step { text: "Set the policy to random and compare the measured mean latency with the dashed M/M/1 line: each server is an independent M/M/1 queue.", preset: None, compare: None },
+        Step {
+            text: "A server slows to a tenth of its speed, then recovers while another slows. Least connections against peak-EWMA (as in \
+                   Finagle and Linkerd), which weighs each server's recent latency: its p99 is about a third of least connections'.",
+            preset: Some("slowness-moves-least-connections"),
+            compare: Some("policy:peak-ewma"),
+        },
+        Step {
+            text: "Requests whose cost varies widely (service_cv 3, the same mean): round robin's p99 is more than twice least connections'. \
+                   Slide service_cv down to 0 and both policies give the very same latencies: when every request costs the same, \
+                   taking turns is enough.",
+            preset: Some("costly-requests-round-robin"),
+            compare: Some("policy:least-connections"),
+        },
     ],
 };

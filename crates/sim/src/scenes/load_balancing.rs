@@ -25,7 +25,15 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     knobs.extend([
         KnobSpec { name: "policy", kind: KnobKind::Choice(Policy::NAMES), default: "round-robin", unit: "", live: true, help: "How the balancer picks a server for each request." },
         KnobSpec { name: "servers", kind: KnobKind::Int { min: 1, max: 64 }, default: "4", unit: "", live: false, help: "Number of servers behind the balancer." },
-        KnobSpec { name: "service_time", kind: KnobKind::Dist, default: "exp:1ms", unit: "", live: false, help: "Work one request needs on a server of speed 1." },
+        KnobSpec { name: "service_time", kind: KnobKind::Dist, default: "exp:1ms", unit: "", live: false, help: "Work one request needs on a server of speed 1, on average (service_cv sets its spread)." },
+        KnobSpec {
+            name: "service_cv",
+            kind: KnobKind::Float { min: 0.0, max: 4.0 },
+            default: "1",
+            unit: "",
+            live: false,
+            help: "How much requests differ in cost: the spread of service_time around its mean (standard deviation over mean). 0: every request costs the same; 1: exponential; above 1: a heavy tail of rare, very costly requests.",
+        },
         KnobSpec {
             name: "server_speeds",
             kind: KnobKind::Floats { min: 0.01, max: 100.0, max_len: 64 },
@@ -90,6 +98,20 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("policy", "round-robin"), ("health_checks", "on"), ("health_interval", "1s")],
                 faults: &["10500ms kill server-2"],
             },
+            Preset {
+                name: "slowness-moves-least-connections",
+                title: "Slowness that moves: counting connections is not enough",
+                about: "server-1 runs at a tenth of its speed from 10 s to 25 s, then server-3 until 40 s. Least connections notices only once requests pile up on the slow one; a latency-aware policy (peak-ewma) notices from the first slow answer.",
+                set: &[("policy", "least-connections"), ("arrival_rate", "2000")],
+                faults: &["10s slow server-1 x10", "25s revive server-1", "25s slow server-3 x10", "40s revive server-3"],
+            },
+            Preset {
+                name: "costly-requests-round-robin",
+                title: "Requests of very different cost",
+                about: "The same mean work per request, but spread wide (service_cv 3): a few rare, very costly requests block the queue behind them, and round robin keeps sending work there.",
+                set: &[("policy", "round-robin"), ("service_cv", "3")],
+                faults: &[],
+            },
         ],
     }
 });
@@ -108,7 +130,7 @@ impl Scene for LoadBalancing {
         let n = p.int("servers") as usize;
         let speeds = p.floats("server_speeds");
         let speed = |i: usize| speeds[i % speeds.len()];
-        let service = p.dist("service_time");
+        let service = service(p);
         let (workers, queue_limit) = (p.int("workers") as u32, p.int("queue_limit") as u32);
         let servers: Vec<NodeId> = (0..n)
             .map(|i| w.add_node(format!("server-{}", i + 1), "server", Box::new(Server::new(workers, queue_limit, service.clone(), speed(i)))))
@@ -162,11 +184,16 @@ impl Probe for LbProbe {
     }
 }
 
+/// Each request's work: service_time's mean, with the spread service_cv asks for.
+fn service(p: &Params) -> Dist {
+    p.dist("service_time").with_cv(p.float("service_cv"))
+}
+
 /// Closed forms for the current knobs, where they apply: steady traffic, exponential service, equal
 /// speeds, one worker, no loss, a network delay that is constant (it shifts every
 /// percentile by four hops), and a waiting room large enough never to refuse.
 pub fn lb_theory(p: &Params) -> Vec<(&'static str, f64)> {
-    let Dist::Exp { mean_us } = p.dist("service_time") else { return vec![] };
+    let Dist::Exp { mean_us } = service(p) else { return vec![] };
     let Dist::Const(hop_us) = p.dist("net_latency") else { return vec![] };
     let speeds = p.floats("server_speeds");
     let steady = p.choice("traffic") == "steady";
