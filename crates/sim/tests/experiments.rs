@@ -414,3 +414,17 @@ fn cost_variance_decides_what_round_robin_costs() {
     let rr1 = at("round-robin", "1");
     assert!(rr0.p99 < rr1.p99 && rr1.p99 < rr3.p99, "p99 grows with the spread: {} {} {}", rr0.p99, rr1.p99, rr3.p99);
 }
+
+/// The circuit breaker's last step: retries without a breaker during the hang. Each
+/// request that needs B holds a worker for four call timeouts (4 s, past the clients' 2 s),
+/// so A's capacity falls to a quarter and its answers to them come after the clients gave up.
+#[test]
+fn retries_without_a_breaker_hold_workers_four_times_as_long() {
+    let limit = Limit::Until(60_000_000);
+    let once = run(preset("circuit-breaker", "hung-dependency-no-breaker").limit(limit));
+    let four = run(preset("circuit-breaker", "hung-dependency-no-breaker").set("retries", "3").limit(limit));
+    let capacity = |r: &Report| r.theory["a_capacity_when_b_hangs_rps"].as_f64().unwrap();
+    assert!((capacity(&once) - 39.8).abs() < 0.1 && (capacity(&four) - 10.0).abs() < 0.1, "{} {}", capacity(&once), capacity(&four));
+    assert!(once.requests.failed > 0 && four.requests.failed == 0, "A's errors reach clients only without retries: {:?} / {:?}", once.requests, four.requests);
+    assert!(four.requests.timed_out > 0);
+}

@@ -42,6 +42,12 @@ pub static NARRATIVE: Narrative = Narrative {
             preset: Some("hung-dependency-no-breaker"),
             compare: Some("breaker:on"),
         },
-        Step { text: "Set retries to 3 with the breaker off during the hang: each request that needs B now holds a worker four times as long.", preset: None, compare: None },
+        Step {
+            text: "Set retries to 3 with the breaker off during the hang: a request that needs B now holds a worker for four timeouts, \
+                   A's capacity (the dashed line) falls from about 40 requests a second to 10, and its clients give up before A even \
+                   answers them.",
+            preset: None,
+            compare: None,
+        },
     ],
 };
