@@ -1,19 +1,7 @@
 import { test, expect } from '@playwright/test';
-import { compared, measure, numbers, virtualTime, watchErrors } from './helpers.mjs';
+import { compared, measure, numbers, pastSecond, setUp, watchErrors } from './helpers.mjs';
 
 const OUTAGE_SHARE = 'not needing B: success rate during';
-
-/** Waits until the run's virtual time passes `s` seconds. */
-async function pastSecond(page, s) {
-  await expect.poll(() => virtualTime(page), { timeout: 60_000 }).toBeGreaterThan(s);
-}
-
-/** Clicks a step's button and waits for the run to start again from 0. */
-async function setUp(page, button) {
-  const before = await virtualTime(page);
-  await button.click();
-  if (before > 5) await expect.poll(() => virtualTime(page), { timeout: 20_000 }).toBeLessThan(before);
-}
 
 test('each "try this" step of the circuit breaker shows what its text claims', async ({ page }, info) => {
   const errors = watchErrors(page);

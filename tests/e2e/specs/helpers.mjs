@@ -54,3 +54,15 @@ export const numbers = (text) => text.split('·').map((x) => Number(x.trim()));
 export async function virtualTime(page) {
   return Number(((await page.getByTestId('counts').textContent()).match(/t = ([\d.]+)s/) || [])[1] ?? NaN);
 }
+
+/** Waits until the run's virtual time passes `s` seconds. */
+export async function pastSecond(page, s) {
+  await expect.poll(() => virtualTime(page), { timeout: 60_000 }).toBeGreaterThan(s);
+}
+
+/** Clicks a "try this" step's button and waits for the run to start again from 0. */
+export async function setUp(page, button) {
+  const before = await virtualTime(page);
+  await button.click();
+  if (before > 5) await expect.poll(() => virtualTime(page), { timeout: 20_000 }).toBeLessThan(before);
+}

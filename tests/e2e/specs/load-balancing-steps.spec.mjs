@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { comparedText, counts, measureText, numbers, virtualTime, watchErrors } from './helpers.mjs';
+import { comparedText, counts, measureText, numbers, pastSecond, setUp, virtualTime, watchErrors } from './helpers.mjs';
 
 /** The stats line's latency percentiles, in ms: { p50, p95, p99 } (seconds converted). */
 async function latency(page) {
@@ -9,17 +9,6 @@ async function latency(page) {
     return m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
   };
   return { p50: get('p50'), p95: get('p95'), p99: get('p99') };
-}
-
-async function pastSecond(page, s) {
-  await expect.poll(() => virtualTime(page), { timeout: 60_000 }).toBeGreaterThan(s);
-}
-
-/** Clicks a step's button and waits for the run to start again from 0. */
-async function setUp(page, button) {
-  const before = await virtualTime(page);
-  await button.click();
-  if (before > 5) await expect.poll(() => virtualTime(page), { timeout: 20_000 }).toBeLessThan(before);
 }
 
 // The last step (random routing against the dashed M/M/1 line) is checked natively, on
