@@ -204,7 +204,9 @@ impl Balancer {
     fn settle(&mut self, ctx: &mut Ctx, key: Key, kind: Kind, heard: bool) {
         let Some(Pending { req, server, client, sent_at }) = self.pending.remove(key) else { return };
         self.outstanding[server as usize] -= 1;
-        if heard {
+        // Only the latency-aware policy keeps estimates (switched to live, it learns from
+        // the next answers).
+        if heard && self.policy == Policy::PeakEwma {
             self.latency[server as usize].observe(ctx.now(), (ctx.now() - sent_at) as f64);
         }
         if kind != Kind::Response {

@@ -45,9 +45,6 @@ pub struct Source {
     /// Requests sent and not yet ended: clients holding a connection open, waiting.
     pub waiting: u32,
     pub waiting_max: u32,
-    /// Integral of `waiting` over time, for its mean.
-    waiting_area: f64,
-    waiting_since: Micros,
     /// With `split_keys(k)`: requests sent and completions, in each second of virtual
     /// time, of requests with keys below `k` (`[0]`) and of the rest (`[1]`).
     split: Option<u64>,
@@ -77,8 +74,6 @@ impl Source {
             running: false,
             waiting: 0,
             waiting_max: 0,
-            waiting_area: 0.0,
-            waiting_since: 0,
             split: None,
             sent_by_split: [Vec::new(), Vec::new()],
             completed_by_split: [Vec::new(), Vec::new()],
@@ -145,21 +140,8 @@ impl Source {
     fn end(&mut self, ctx: &mut Ctx, req: ReqId, outcome: Outcome) {
         if ctx.is_open(req) {
             ctx.end_request(req, outcome);
-            self.count_waiting(ctx.now(), -1);
+            self.waiting -= 1;
         }
-    }
-
-    fn count_waiting(&mut self, now: Micros, change: i32) {
-        self.waiting_area += f64::from(self.waiting) * (now - self.waiting_since) as f64;
-        self.waiting_since = now;
-        self.waiting = self.waiting.saturating_add_signed(change);
-        self.waiting_max = self.waiting_max.max(self.waiting);
-    }
-
-    /// Time-average number of requests waiting for an answer, from 0 to `now`.
-    pub fn mean_waiting(&self, now: Micros) -> f64 {
-        let area = self.waiting_area + f64::from(self.waiting) * (now - self.waiting_since) as f64;
-        if now == 0 { 0.0 } else { area / now as f64 }
     }
 }
 
@@ -215,7 +197,8 @@ impl Component for Source {
             }
         };
         ctx.send(self.target, Msg { kind: Kind::Request, req, key, tag: u32::from(write), value: user });
-        self.count_waiting(ctx.now(), 1);
+        self.waiting += 1;
+        self.waiting_max = self.waiting_max.max(self.waiting);
         if let Some(below) = self.split {
             tally(&mut self.sent_by_split[usize::from(key >= below)], ctx.now());
         }
