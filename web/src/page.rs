@@ -189,12 +189,17 @@ fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
 
-fn write_url(s: &Scenario) {
-    let Ok(params) = web_sys::UrlSearchParams::new() else { return };
+/// The URL query that holds everything of scenario `s`.
+fn query(s: &Scenario) -> String {
+    let Ok(params) = web_sys::UrlSearchParams::new() else { return String::new() };
     for (k, v) in s.to_pairs() {
         params.append(&k, &v);
     }
-    let query = String::from(params.to_string());
+    String::from(params.to_string())
+}
+
+fn write_url(s: &Scenario) {
+    let query = query(s);
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("?{query}")));
     }
@@ -247,6 +252,7 @@ pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
                 <div class="title-row">
                     <h1>{title}</h1>
                     <Controls/>
+                    {embed.then(|| view! { <OpenFull/> })}
                 </div>
                 <div class="stage-pair" class:comparing=comparing>
                 <div class="stage-wrap">
@@ -290,6 +296,19 @@ pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
             </aside>
         </div>
     }
+}
+
+/// In an embed: a link that opens the very same run, knobs, seed, schedule and all, on
+/// clusterlab's own page.
+#[component]
+fn OpenFull() -> impl IntoView {
+    let sh = crate::panels::shared();
+    let href = move || {
+        let mut s = sh.scenario.get();
+        s.embed = false;
+        format!("./?{}", query(&s))
+    };
+    view! { <a class="open-full" href=href target="_blank" rel="noopener">"Open in clusterlab ↗"</a> }
 }
 
 #[component]
@@ -346,15 +365,49 @@ type Stages = [NodeRef<Canvas>; 2];
 
 type Charts = Rc<[NodeRef<Canvas>]>;
 
+thread_local! {
+    /// Whether the page is in view: false while an embedding host page has scrolled its
+    /// iframe out of sight (an IntersectionObserver says so).
+    static IN_VIEW: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Watches whether this document is on screen; in an iframe the observer's implicit root
+/// is the host page's viewport, so scrolling the iframe away reports it.
+fn watch_visibility() {
+    let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) else { return };
+    let seen = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::js_sys::Array)>::new(|entries: web_sys::js_sys::Array| {
+        if let Some(entry) = entries.iter().last() {
+            IN_VIEW.set(entry.unchecked_into::<web_sys::IntersectionObserverEntry>().is_intersecting());
+        }
+    });
+    if let Ok(observer) = web_sys::IntersectionObserver::new(seen.as_ref().unchecked_ref()) {
+        observer.observe(&root);
+    }
+    // The observer lives as long as the page.
+    seen.forget();
+}
+
+/// Whether frames should play: not while the tab is hidden or the page out of view.
+fn on_screen() -> bool {
+    let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+    !hidden && IN_VIEW.get()
+}
+
 fn start_loop(sh: Shared, stage: Stages, charts: Charts) {
     let last_frame = Rc::new(Cell::new(now_ms()));
     let last_stats = Rc::new(Cell::new(0.0));
+    if sh.scenario.with_untracked(|s| s.embed) {
+        watch_visibility();
+    }
     fn tick(sh: Shared, stage: Stages, charts: Charts, last_frame: Rc<Cell<f64>>, last_stats: Rc<Cell<f64>>) {
         let t = now_ms();
         let dt_ms = (t - last_frame.get()).clamp(0.0, 100.0);
         last_frame.set(t);
-        frame(&sh, stage, &charts, dt_ms, t, &last_stats);
-        record_frame(now_ms() - t);
+        // Out of view, the run waits where it is: an embed scrolled away costs nothing.
+        if on_screen() {
+            frame(&sh, stage, &charts, dt_ms, t, &last_stats);
+            record_frame(now_ms() - t);
+        }
         request_animation_frame(move || tick(sh, stage, charts, last_frame, last_stats));
     }
     request_animation_frame(move || tick(sh, stage, charts, last_frame, last_stats));

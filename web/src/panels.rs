@@ -9,7 +9,7 @@ use clusterlab_sim::scenario::{SPEED_MAX, SPEED_MIN};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
-fn shared() -> Shared {
+pub(crate) fn shared() -> Shared {
     use_context::<Shared>().expect("panels live inside the page")
 }
 
