@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod charts;
+mod export;
 pub mod fatal;
 mod page;
 mod panels;

@@ -4,7 +4,6 @@
 use crate::page::{Shared, Stats};
 use clusterlab_sim::fault::Fault;
 use clusterlab_sim::knob::{KnobKind, KnobSpec};
-use clusterlab_sim::report::Report;
 use clusterlab_sim::scenario::{SPEED_MAX, SPEED_MIN};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -103,7 +102,7 @@ pub fn Controls() -> impl IntoView {
                 <option value="">"Presets…"</option>
                 {presets.into_iter().map(|(name, title)| view! { <option value=name>{title}</option> }).collect_view()}
             </select>
-            <DownloadReport/>
+            <crate::export::Export/>
             <SceneActions/>
         </div>
     }
@@ -127,32 +126,6 @@ fn SceneActions() -> impl IntoView {
             view! { <button class="action" title=a.help on:click=run>{a.name}</button> }
         })
         .collect_view()
-}
-
-#[component]
-fn DownloadReport() -> impl IntoView {
-    let sh = shared();
-    let download = move |_| {
-        let Some(json) = sh.runner.with_value(|r| r.as_ref().map(|r| Report::of(&r.sim, 0.0).to_json())) else { return };
-        let parts = js_sys_array(&json);
-        let opts = web_sys::BlobPropertyBag::new();
-        opts.set_type("application/json");
-        let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else { return };
-        let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
-        if let Some(a) = document().create_element("a").ok().and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlAnchorElement>(e).ok()) {
-            a.set_href(&url);
-            a.set_download("clusterlab-report.json");
-            a.click();
-        }
-        let _ = web_sys::Url::revoke_object_url(&url);
-    };
-    view! { <button on:click=download title="The report JSON of the run so far">"Report"</button> }
-}
-
-fn js_sys_array(text: &str) -> wasm_bindgen::JsValue {
-    let arr = web_sys::js_sys::Array::new();
-    arr.push(&wasm_bindgen::JsValue::from_str(text));
-    arr.into()
 }
 
 #[component]

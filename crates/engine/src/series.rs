@@ -63,6 +63,29 @@ impl Series {
     pub fn column(&self, name: &str) -> Option<&[f64]> {
         self.names.iter().position(|n| n == name).map(|i| self.columns[i].as_slice())
     }
+
+    /// The series as CSV: virtual time in seconds at the end of each point's interval
+    /// first, then a column per series; a point with no value (NaN) is left empty.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("t_s");
+        for n in &self.names {
+            out.push(',');
+            out.push_str(n);
+        }
+        out.push('\n');
+        let dt = self.interval_us as f64 / 1e6;
+        for i in 0..self.len() {
+            out.push_str(&format!("{}", (i as f64 + 1.0) * dt));
+            for c in &self.columns {
+                out.push(',');
+                if c[i].is_finite() {
+                    out.push_str(&format!("{}", c[i]));
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -80,5 +103,13 @@ mod tests {
         // Every stored point is the mean of the consecutive samples it stands for.
         let per_point = (s.interval_us / 10) as usize;
         assert_eq!(col[0], (0..per_point).sum::<usize>() as f64 / per_point as f64);
+    }
+
+    #[test]
+    fn csv_has_time_first_a_column_per_series_and_gaps_for_no_value() {
+        let mut s = Series::new(vec!["rps".into(), "fail_p50_ms".into()], 500_000, 8);
+        s.push(&[10.0, f64::NAN]);
+        s.push(&[12.5, 3.0]);
+        assert_eq!(s.to_csv(), "t_s,rps,fail_p50_ms\n0.5,10,\n1,12.5,3\n");
     }
 }
