@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod charts;
 mod export;
+mod keys;
 pub mod fatal;
 mod page;
 mod panels;

@@ -248,6 +248,7 @@ pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
     view! {
         <div class="page" class:embedded=embed>
             <Notices/>
+            <crate::keys::Shortcuts/>
             <div class="main-col">
                 <div class="title-row">
                     <h1>{title}</h1>

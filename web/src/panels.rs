@@ -25,6 +25,18 @@ pub fn Notices() -> impl IntoView {
     }
 }
 
+/// Pauses, then advances both runs a quarter of a virtual second.
+pub(crate) fn step(sh: Shared) {
+    sh.playing.set(false);
+    for runner in [sh.runner, sh.runner_b] {
+        runner.update_value(|r| {
+            if let Some(r) = r.as_mut() {
+                r.advance(250_000, 200.0, &|| 0.0);
+            }
+        });
+    }
+}
+
 #[component]
 pub fn Controls() -> impl IntoView {
     let sh = shared();
@@ -39,19 +51,7 @@ pub fn Controls() -> impl IntoView {
             <button on:click=move |_| s1.playing.update(|p| *p = !*p) aria-pressed=move || s1.playing.get().to_string()>
                 {move || if s2.playing.get() { "Pause" } else { "Play" }}
             </button>
-            <button
-                title="Advance a quarter of a virtual second"
-                on:click=move |_| {
-                    s3.playing.set(false);
-                    for runner in [s3.runner, s3.runner_b] {
-                        runner.update_value(|r| {
-                            if let Some(r) = r.as_mut() {
-                                r.advance(250_000, 200.0, &|| 0.0);
-                            }
-                        });
-                    }
-                }
-            >"Step"</button>
+            <button title="Advance a quarter of a virtual second" on:click=move |_| step(s3)>"Step"</button>
             <button title="Start the run again from time 0" on:click=move |_| s4.rebuild()>"Reset"</button>
             <label class="speed">
                 "Speed "
