@@ -361,9 +361,10 @@ impl World {
         self.core.now = self.core.now.max(t);
     }
 
-    /// Runs events due up to `t` while arrivals stay open (a run's hot loop).
-    pub fn run_open_until(&mut self, t: Micros) {
-        while self.arrivals_open() && self.core.queue.peek_time().is_some_and(|e| e <= t) {
+    /// Runs events due up to `t` while arrivals stay open and fewer than `stop` events
+    /// have run in all (a run's hot loop).
+    pub fn run_open_until(&mut self, t: Micros, stop: u64) {
+        while self.events < stop && self.arrivals_open() && self.core.queue.peek_time().is_some_and(|e| e <= t) {
             self.step();
         }
     }

@@ -166,15 +166,26 @@ impl Sim {
 
     /// Runs until arrivals stop and every request has ended (or the drain deadline passes).
     pub fn run(&mut self) {
+        while !self.run_slice(u64::MAX) {}
+    }
+
+    /// `run` a slice at a time: stops after about `max_events` events (the page runs a
+    /// million transactions in frame-sized slices). True once the run is over and its
+    /// end-of-run checks are done; the same events happen however it is sliced.
+    pub fn run_slice(&mut self, max_events: u64) -> bool {
         assert!(self.limit != Limit::Forever, "a run to the end needs a limit");
+        let stop = self.world.events().saturating_add(max_events);
         loop {
+            if self.world.events() >= stop {
+                return false;
+            }
             // While arrivals are open nothing can end the run: events run in a tight loop
             // up to the next sample tick, in the very order `step_to` takes them.
             if self.world.arrivals_open() {
                 match self.world.peek_time() {
                     None => break,
                     Some(next) if next > self.next_sample_us => self.tick(),
-                    Some(_) => self.world.run_open_until(self.next_sample_us),
+                    Some(_) => self.world.run_open_until(self.next_sample_us, stop),
                 }
                 continue;
             }
@@ -189,6 +200,7 @@ impl Sim {
         }
         let drained = self.world.quiescent();
         self.world.finish_checks(drained);
+        true
     }
 
     pub fn metrics(&self) -> serde_json::Map<String, serde_json::Value> {
@@ -227,6 +239,33 @@ impl std::fmt::Debug for Sim {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run sliced as the page slices "Run 1M" is the very same run: same trace, same
+    /// end, and no slice runs more events than asked.
+    #[test]
+    fn a_run_in_slices_is_the_same_run() {
+        for scene in crate::scene::SCENES.iter().map(|s| s.info().id) {
+            let spec = RunSpec::new(scene).fault("1s set arrival_rate=2000").limit(Limit::Requests(20_000));
+            let hashed = |slice: Option<u64>| {
+                let mut sim = Sim::new(&spec).unwrap();
+                *sim.world.hash_mut() = Some(crate::trace::HashSink::default());
+                match slice {
+                    None => sim.run(),
+                    Some(n) => loop {
+                        let before = sim.world.events();
+                        let done = sim.run_slice(n);
+                        assert!(sim.world.events() - before <= n, "{scene}: a slice ran {} events", sim.world.events() - before);
+                        if done {
+                            break;
+                        }
+                    },
+                }
+                let h = sim.world.hash().unwrap();
+                (h.hash, h.records, sim.world.counts(), sim.world.violations().1)
+            };
+            assert_eq!(hashed(None), hashed(Some(997)), "{scene}");
+        }
+    }
 
     /// The page relies on this bound to stay responsive: a slice never runs away, however
     /// many events a sample interval holds.
