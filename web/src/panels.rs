@@ -1,7 +1,7 @@
 //! The page's panels: notices, controls, the knob panel generated from the scene's knob
 //! specs, the node menu (faults by direct manipulation), live invariants, the narrative.
 
-use crate::page::{Shared, Stats};
+use crate::page::{MILLION, Shared, Stats};
 use clusterlab_sim::fault::Fault;
 use clusterlab_sim::knob::{KnobKind, KnobSpec};
 use clusterlab_sim::scenario::{SPEED_MAX, SPEED_MIN};
@@ -103,8 +103,36 @@ pub fn Controls() -> impl IntoView {
                 {presets.into_iter().map(|(name, title)| view! { <option value=name>{title}</option> }).collect_view()}
             </select>
             <crate::export::Export/>
+            <button
+                title="Run a million transactions of this setup (knobs, seed, schedule) as fast as the tab can, then show that run"
+                on:click=move |_| s6.start_million()
+                disabled=move || s6.progress.with(Option::is_some) || s6.scenario.with(|s| s.compare.is_some())
+            >"Run 1M"</button>
             <SceneActions/>
         </div>
+        <MillionProgress/>
+    }
+}
+
+/// "Run 1M" under way: how far, how long still, and that the stage shows a sample. Built
+/// once per run, its text updated in place each frame.
+#[component]
+fn MillionProgress() -> impl IntoView {
+    let sh = shared();
+    let line = move || {
+        sh.progress.get().map_or(String::new(), |p| {
+            let left = p.eta_s().map_or(String::new(), |s| format!(" · about {s:.1} s left"));
+            format!("{} of {} transactions{left} · the stage draws 1 request in {}", p.done, p.total, p.sample_every)
+        })
+    };
+    view! {
+        <Show when=move || sh.progress.with(Option::is_some)>
+            <div class="million" role="status" aria-label="Run 1M">
+                <progress max=MILLION value=move || sh.progress.get().map_or(0, |p| p.done)></progress>
+                <span data-testid="million">{line}</span>
+                <button on:click=move |_| sh.end_million()>"Cancel"</button>
+            </div>
+        </Show>
     }
 }
 

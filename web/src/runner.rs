@@ -116,6 +116,29 @@ impl Runner {
         Ok(Runner { sim, scenario: kept, flights: Vec::new(), sample_every: 1, behind: false, log: Vec::new(), notices })
     }
 
+    /// A run of the scenario that ends after `requests` transactions ("Run 1M").
+    pub fn finite(scenario: &Scenario, requests: u64) -> Result<Runner> {
+        let mut sim = Sim::build(scenario.scene, scenario.params.clone(), scenario.seed, &scenario.faults, Limit::Requests(requests), SERIES_INTERVAL_US)?;
+        *sim.world.ring_mut() = Some(RingSink::new(RING_CAPACITY));
+        Ok(Runner { sim, scenario: scenario.clone(), flights: Vec::new(), sample_every: 1, behind: false, log: Vec::new(), notices: Vec::new() })
+    }
+
+    /// Runs a finite run on for about `budget_ms` of real time, in slices of events;
+    /// true once it is over.
+    pub fn run_for(&mut self, budget_ms: f64, clock: &dyn Fn() -> f64) -> bool {
+        let start = clock();
+        let done = loop {
+            if self.sim.run_slice(5_000) {
+                break true;
+            }
+            if clock() - start > budget_ms {
+                break false;
+            }
+        };
+        self.collect();
+        done
+    }
+
     pub fn take_notices(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notices)
     }
