@@ -31,7 +31,9 @@ pub struct Stats {
     pub sample_every: u32,
     pub behind: bool,
     pub flights: usize,
-    pub log: Vec<String>,
+    /// The event log, oldest first: (virtual µs, node, kind, words).
+    pub events: Vec<(u64, Option<usize>, &'static str, String)>,
+    pub events_dropped: u64,
     pub nodes: Vec<NodeRow>,
     /// The scene's own compare rows (`SceneView::compare`), as text.
     pub measures: Vec<String>,
@@ -68,7 +70,8 @@ impl Stats {
             sample_every: r.sample_every,
             behind: r.behind,
             flights: r.flights.len(),
-            log: r.log.clone(),
+            events: r.events.entries().map(|e| (e.t_us, e.node.map(|n| n as usize), e.kind.name(), e.text.clone())).collect(),
+            events_dropped: r.events.dropped,
             measures: {
                 let metrics = r.sim.metrics();
                 r.sim.scene.info().view.compare.iter().map(|row| metrics.get(row.metric).map(show_measure).unwrap_or_default()).collect()
@@ -354,6 +357,7 @@ pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
                 <KnobPanel/>
                 <ComparePanel/>
                 <Invariants/>
+                <crate::panels::EventLogPanel/>
                 <Show when=move || !embed>
                     <NarrativePanel/>
                 </Show>

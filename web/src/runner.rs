@@ -3,6 +3,7 @@
 //! computes nothing itself: every number comes from clusterlab-sim.
 
 use clusterlab_sim::fault::ScheduledFault;
+use clusterlab_sim::log::EventLog;
 use clusterlab_sim::msg::Kind;
 use clusterlab_sim::scenario::Scenario;
 use clusterlab_sim::time::Micros;
@@ -11,6 +12,8 @@ use clusterlab_sim::{Limit, Result, Sim};
 
 /// Most records taken from the engine per frame.
 pub const RING_CAPACITY: usize = clusterlab_sim::trace::PAGE_RING_CAPACITY;
+/// Entries the event log keeps.
+pub const EVENTS_KEPT: usize = 400;
 /// Most dots kept in flight.
 pub const MAX_FLIGHTS: usize = 32_000;
 /// Above this many dots the stage animates fewer requests; below the lower mark, more.
@@ -81,8 +84,8 @@ pub struct Runner {
     pub sample_every: u32,
     /// The engine could not keep up with the chosen speed during the last frame.
     pub behind: bool,
-    /// Faults as they took effect, newest last (bounded).
-    pub log: Vec<String>,
+    /// What happened, in words (faults, knob changes, actions, state changes, violations).
+    pub events: EventLog,
     notices: Vec<String>,
 }
 
@@ -113,14 +116,14 @@ impl Runner {
                 Err(e) => notices.push(format!("{e}; that fault is left out")),
             }
         }
-        Ok(Runner { sim, scenario: kept, flights: Vec::new(), sample_every: 1, behind: false, log: Vec::new(), notices })
+        Ok(Runner { sim, scenario: kept, flights: Vec::new(), sample_every: 1, behind: false, events: EventLog::new(EVENTS_KEPT), notices })
     }
 
     /// A run of the scenario that ends after `requests` transactions ("Run 1M").
     pub fn finite(scenario: &Scenario, requests: u64) -> Result<Runner> {
         let mut sim = Sim::build(scenario.scene, scenario.params.clone(), scenario.seed, &scenario.faults, Limit::Requests(requests), SERIES_INTERVAL_US)?;
         *sim.world.ring_mut() = Some(RingSink::new(RING_CAPACITY));
-        Ok(Runner { sim, scenario: scenario.clone(), flights: Vec::new(), sample_every: 1, behind: false, log: Vec::new(), notices: Vec::new() })
+        Ok(Runner { sim, scenario: scenario.clone(), flights: Vec::new(), sample_every: 1, behind: false, events: EventLog::new(EVENTS_KEPT), notices: Vec::new() })
     }
 
     /// Runs a finite run on for about `budget_ms` of real time, in slices of events;
@@ -178,12 +181,8 @@ impl Runner {
                 Record::Send { t0, t1, from, to, msg } => Some(Flight { t0, t1, from, to, dot: dot_of(msg.kind) }),
                 Record::Bounce { t0, t1, from, to, .. } => Some(Flight { t0, t1, from, to, dot: Dot::Refused }),
                 Record::Drop { t, from, to, .. } => Some(Flight { t0: t, t1: t, from, to, dot: Dot::Dropped }),
-                Record::Fault { t, index } => {
-                    let f = &self.sim.world.faults()[index as usize];
-                    self.log.push(format!("{:.2}s {}", t as f64 / 1e6, f.fault));
-                    if self.log.len() > 12 {
-                        self.log.remove(0);
-                    }
+                Record::Fault { .. } | Record::State { .. } => {
+                    self.events.record(&self.sim.world, &r);
                     None
                 }
                 _ => None,
@@ -195,6 +194,7 @@ impl Runner {
             }
         }
         *self.sim.world.ring_mut() = Some(ring);
+        self.events.check_violations(&self.sim.world);
         // Keep the dots on screen near a target count by sampling requests more or less.
         if self.flights.len() > DOTS_HIGH && every < 1 << 16 {
             self.sample_every = every * 2;

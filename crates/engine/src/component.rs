@@ -113,5 +113,10 @@ pub trait Component: Any {
     fn view(&self) -> NodeView {
         NodeView::default()
     }
+    /// In words, the state this component announced as `code` (`Ctx::set_state`), for
+    /// the event log: "breaker open", "keys placed anew".
+    fn describe_state(&self, code: u8) -> String {
+        format!("state {code}")
+    }
     fn as_any(&self) -> &dyn Any;
 }

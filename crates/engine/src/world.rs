@@ -62,6 +62,10 @@ impl Node {
     pub fn view(&self) -> NodeView {
         self.comp.view()
     }
+    /// The state announced as `code`, in words.
+    pub fn describe_state(&self, code: u8) -> String {
+        self.comp.describe_state(code)
+    }
 }
 
 /// The part of the world a handler's actions reach: the clock, the event queue, the

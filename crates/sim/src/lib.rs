@@ -7,6 +7,7 @@
 pub use clusterlab_engine::{check, component, components, dist, error, fault, histogram, keys, knob, ledger, msg, narrative, rng, series, time, trace, traffic, view, world};
 
 pub mod catalogue;
+pub mod log;
 pub mod narratives;
 pub mod report;
 pub mod run;

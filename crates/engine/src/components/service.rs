@@ -274,6 +274,10 @@ impl Component for Service {
         }
     }
 
+    fn describe_state(&self, code: u8) -> String {
+        format!("breaker {}", BreakerState::from_code(code).name())
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -281,6 +281,10 @@ impl Component for Router {
         }
     }
 
+    fn describe_state(&self, _code: u8) -> String {
+        format!("keys placed anew over {} shards", self.nodes.len())
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
