@@ -3,10 +3,14 @@
 use clusterlab_sim::time::parse_duration;
 use clusterlab_sim::{Limit, RunSpec};
 
+/// Which event-log entries `run --log` prints: all, or those of one kind or one node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogFilter(pub Option<String>);
+
 pub enum Command {
     List,
     Describe(String),
-    Run { spec: RunSpec, json: bool },
+    Run { spec: RunSpec, json: bool, log: Option<LogFilter> },
     Bench { requests: u64, json: bool, peer: bool, repeats: u32 },
     Help,
 }
@@ -14,7 +18,7 @@ pub enum Command {
 pub const USAGE: &str = "usage:
   clusterlab list
   clusterlab describe ID
-  clusterlab run ID [--preset NAME] [--set KNOB=VALUE]... [--seed N] [--requests N | --until 60s] [--at \"TIME ENTRY\"]... [--json]
+  clusterlab run ID [--preset NAME] [--set KNOB=VALUE]... [--seed N] [--requests N | --until 60s] [--at \"TIME ENTRY\"]... [--json] [--log | --log-only KIND_OR_NODE]
   clusterlab bench [--requests N] [--peer] [--repeats N] [--json]
 
 --at (or --fault) adds an entry to the run's schedule, replayed exactly:
@@ -23,6 +27,10 @@ pub const USAGE: &str = "usage:
   a knob change '20s set arrival_rate=5000' (knobs that can change while a run plays;
                 'clusterlab describe ID' marks them 'live')
   an action     of the scene's own, e.g. '30s add-shard' ('clusterlab describe ID' lists them)
+
+--log prints the run's event log (faults, knob changes, actions, state changes, invariant
+violations, in words) before the report; --log-only WORD only the entries of that kind
+(fault, knob, action, state, violation) or that node.
 
 bench runs every scene's defaults with the page's trace ring attached: warm-up runs for
 1.5 s, then the best of --repeats runs (default 5; with 1, a single run and no warm-up,
@@ -75,6 +83,7 @@ fn parse_run<'a>(mut it: impl Iterator<Item = &'a String>) -> Result<Command, St
     let id = it.next().ok_or("run needs a scene id (see 'clusterlab list')")?;
     let mut spec = RunSpec::new(id);
     let mut json = false;
+    let mut log = None;
     let mut limit_set = false;
     while let Some(a) = it.next() {
         let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
@@ -116,8 +125,10 @@ fn parse_run<'a>(mut it: impl Iterator<Item = &'a String>) -> Result<Command, St
                 spec.faults.extend(p.faults.iter().map(|f| f.to_string()));
             }
             "--json" => json = true,
+            "--log" => log = Some(LogFilter(None)),
+            "--log-only" => log = Some(LogFilter(Some(value("--log-only")?))),
             other => return Err(format!("run: unknown option '{other}'")),
         }
     }
-    Ok(Command::Run { spec, json })
+    Ok(Command::Run { spec, json, log })
 }

@@ -6,6 +6,7 @@ mod args;
 use args::{Command, USAGE};
 use clusterlab_sim::catalogue::{CATALOGUE, playable};
 use clusterlab_sim::scene::find;
+use clusterlab_sim::log::{EventLog, LogKind};
 use clusterlab_sim::trace::{PAGE_RING_CAPACITY, RingSink};
 use clusterlab_sim::{Limit, Report, RunSpec, Sim};
 use std::process::ExitCode;
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Describe(id) => describe(&id),
-        Command::Run { spec, json } => run(&spec, json),
+        Command::Run { spec, json, log } => run(&spec, json, log.as_ref()),
         Command::Bench { requests, json, peer, repeats } => {
             bench(requests, json, peer, repeats);
             Ok(())
@@ -68,16 +69,54 @@ fn describe(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn run(spec: &RunSpec, json: bool) -> Result<(), String> {
+fn run(spec: &RunSpec, json: bool, log: Option<&args::LogFilter>) -> Result<(), String> {
     let mut sim = Sim::new(spec).map_err(|e| e.0)?;
     let start = Instant::now();
-    sim.run();
+    match log {
+        None => sim.run(),
+        Some(filter) => print_log(&mut sim, filter)?,
+    }
     let wall_ms = start.elapsed().as_secs_f64() * 1e3;
     let report = Report::of(&sim, (wall_ms * 10.0).round() / 10.0);
     if json {
         println!("{}", report.to_json());
     } else {
         print_summary(&report);
+    }
+    Ok(())
+}
+
+/// Runs `sim` to its end slice by slice, turning the trace into the event log as it goes,
+/// and prints the entries `filter` lets through.
+fn print_log(sim: &mut Sim, filter: &args::LogFilter) -> Result<(), String> {
+    const SLICE: u64 = 50_000;
+    // Each slice's records fit: no event writes more than a few.
+    *sim.world.ring_mut() = Some(RingSink::new(SLICE as usize * 8));
+    let mut log = EventLog::new(usize::MAX);
+    loop {
+        let done = sim.run_slice(SLICE);
+        let mut ring = sim.world.ring_mut().take().expect("attached above");
+        for r in ring.drain() {
+            log.record(&sim.world, &r);
+        }
+        *sim.world.ring_mut() = Some(ring);
+        log.check_violations(&sim.world);
+        if done {
+            break;
+        }
+    }
+    let word = filter.0.as_deref();
+    if let Some(w) = word
+        && !LogKind::ALL.iter().any(|k| k.name() == w)
+    {
+        sim.world.node_id(w).map_err(|e| format!("--log-only '{w}': not a kind (fault, knob, action, state, violation) and {}", e.0))?;
+    }
+    let nodes = sim.world.nodes();
+    for e in log.entries() {
+        let node = e.node.map(|n| nodes[n as usize].name.as_str());
+        if word.is_none_or(|w| w == e.kind.name() || Some(w) == node) {
+            println!("{}", e.line());
+        }
     }
     Ok(())
 }

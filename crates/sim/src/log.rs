@@ -107,7 +107,19 @@ impl EventLog {
             }
             _ => return,
         };
+        let cause = entry.kind != LogKind::State;
         self.push(entry);
+        // The trace records a fault once it has taken effect, after the state changes it
+        // caused at the same instant: the log tells the cause first.
+        if cause {
+            let n = self.entries.len();
+            let t = self.entries[n - 1].t_us;
+            let mut at = n - 1;
+            while at > 0 && self.entries[at - 1].t_us == t && self.entries[at - 1].kind == LogKind::State {
+                self.entries.swap(at - 1, at);
+                at -= 1;
+            }
+        }
     }
 
     /// Logs the invariant violations found since the last call.
@@ -156,6 +168,16 @@ mod tests {
         let hang = log.entries().find(|e| e.text == "hang b").unwrap();
         assert_eq!((hang.t_us, hang.node.is_some()), (2_000_000, true));
         assert!(log.entries().zip(log.entries().skip(1)).all(|(a, b)| a.t_us <= b.t_us), "in time order");
+    }
+
+    /// An action that changes a component's state at its instant is told before the change.
+    #[test]
+    fn the_cause_comes_before_its_effect() {
+        let log = logged(&RunSpec::new("sharding").fault("5s add-shard").limit(Limit::Until(10_000_000)), 100);
+        let lines: Vec<String> = log.entries().map(LogEntry::line).collect();
+        let action = log.entries().position(|e| e.kind == LogKind::Action).expect("logged");
+        let state = log.entries().position(|e| e.kind == LogKind::State && e.text.contains("placed anew over 5")).expect("logged");
+        assert!(action < state, "{lines:#?}");
     }
 
     #[test]
