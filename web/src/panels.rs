@@ -622,11 +622,19 @@ pub fn EventLogPanel() -> impl IntoView {
                     shown()
                         .into_iter()
                         .map(|(t, n, k, text)| {
+                            // Entries about a node show it when chosen (click, or enter from
+                            // the keyboard); they are list items, not buttons, so that the
+                            // page's controls keep names of their own.
+                            let show = move || sh.hover.set(n);
                             view! {
-                                <li class=format!("log-{k}")>
-                                    <button class="log-entry" on:click=move |_| sh.hover.set(n) disabled=n.is_none()>
-                                        <span class="log-t">{format!("{:.2}s", t as f64 / 1e6)}</span>" "{text}
-                                    </button>
+                                <li
+                                    class=format!("log-entry log-{k}")
+                                    class:has-node=n.is_some()
+                                    tabindex=if n.is_some() { "0" } else { "-1" }
+                                    on:click=move |_| show()
+                                    on:keydown=move |ev: web_sys::KeyboardEvent| if ev.key() == "Enter" { show() }
+                                >
+                                    <span class="log-t">{format!("{:.2}s", t as f64 / 1e6)}</span>" "{text}
                                 </li>
                             }
                         })

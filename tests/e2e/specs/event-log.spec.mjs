@@ -22,7 +22,7 @@ test('the event log tells the run in words, filters by node and kind, shows an e
   await expect(log.locator('li')).toContainText('hang b');
 
   // Choosing the entry shows its node.
-  await log.getByRole('button', { name: /hang b/ }).click();
+  await log.locator('li', { hasText: 'hang b' }).click();
   await expect(page.locator('.node-detail')).toContainText('b');
 
   // The live region says the newest entry in words.
