@@ -37,6 +37,8 @@ pub struct Stats {
     pub nodes: Vec<NodeRow>,
     /// The scene's own compare rows (`SceneView::compare`), as text.
     pub measures: Vec<String>,
+    /// Every measure of the run, for the goals.
+    pub metrics: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Default, PartialEq)]
@@ -58,7 +60,9 @@ impl Stats {
     fn of(r: &Runner) -> Stats {
         let w = &r.sim.world;
         let (violations, _, _) = w.violations();
+        let metrics = r.sim.metrics();
         Stats {
+            measures: r.sim.scene.info().view.compare.iter().map(|row| metrics.get(row.metric).map(show_measure).unwrap_or_default()).collect(),
             now_s: w.now() as f64 / 1e6,
             counts: w.counts(),
             p50_ms: w.latency().quantile(0.5) / 1e3,
@@ -72,10 +76,7 @@ impl Stats {
             flights: r.flights.len(),
             events: r.events.entries().map(|e| (e.t_us, e.node.map(|n| n as usize), e.kind.name(), e.text.clone())).collect(),
             events_dropped: r.events.dropped,
-            measures: {
-                let metrics = r.sim.metrics();
-                r.sim.scene.info().view.compare.iter().map(|row| metrics.get(row.metric).map(show_measure).unwrap_or_default()).collect()
-            },
+            metrics: r.sim.metrics(),
             nodes: w
                 .nodes()
                 .iter()

@@ -538,8 +538,10 @@ pub fn NarrativePanel() -> impl IntoView {
     let steps = n
         .try_this
         .iter()
-        .map(|step| {
+        .enumerate()
+        .map(|(i, step)| {
             let (compare, preset) = (step.compare, step.preset);
+            let goals = n.goals.iter().filter(|g| g.step == i).map(|goal| view! { <GoalLine goal=goal compared=compare.is_some()/> }).collect_view();
             // A step sets up its preset (or the defaults) and its comparison, if it has either.
             let button = (preset.is_some() || compare.is_some()).then(|| {
                 view! {
@@ -562,7 +564,7 @@ pub fn NarrativePanel() -> impl IntoView {
                     >"Set it up"</button>
                 }
             });
-            view! { <li>{step.text}" "{button}</li> }
+            view! { <li>{step.text}" "{button}{goals}</li> }
         })
         .collect_view();
     view! {
@@ -644,5 +646,28 @@ pub fn EventLogPanel() -> impl IntoView {
             <p class="stat-note">{move || sh.stats.with(|s| if s.events_dropped > 0 { format!("{} older entries let go", s.events_dropped) } else { String::new() })}</p>
             <div class="sr-only" aria-live="polite" data-testid="announce">{announce}</div>
         </section>
+    }
+}
+
+/// A goal set to the reader, ticked when the run's measures meet it (on a comparison,
+/// the compared side's), or saying which measure falls short.
+#[component]
+fn GoalLine(goal: &'static clusterlab_sim::narrative::Goal, compared: bool) -> impl IntoView {
+    use clusterlab_sim::narrative::GoalState;
+    let sh = shared();
+    let state = move || {
+        let b = if compared { sh.stats_b.with(|b| b.as_ref().map(|s| goal.check(&s.metrics))) } else { None };
+        b.unwrap_or_else(|| sh.stats.with(|s| goal.check(&s.metrics)))
+    };
+    let mark = move || match state() {
+        GoalState::Met => ("met", "✓ met".to_string()),
+        GoalState::Missed(m, got) => ("missed", format!("✗ not yet: {m} is {got}")),
+        GoalState::Unknown => ("unknown", "waiting for the run's numbers".to_string()),
+    };
+    view! {
+        <p class="goal" data-testid="goal">
+            "Goal: "{goal.text}" "
+            <span class=move || format!("goal-state {}", mark().0)>{move || mark().1}</span>
+        </p>
     }
 }

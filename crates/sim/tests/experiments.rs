@@ -428,3 +428,32 @@ fn retries_without_a_breaker_hold_workers_four_times_as_long() {
     assert!(once.requests.failed > 0 && four.requests.failed == 0, "A's errors reach clients only without retries: {:?} / {:?}", once.requests, four.requests);
     assert!(four.requests.timed_out > 0);
 }
+
+/// Every playable scene sets the reader at least one goal; each goal is met by its own
+/// step's setup (on a comparison, the compared side) and missed by the opposite setup
+/// (the other side, or the goal's own opposite knob), over the first 60 s.
+#[test]
+fn every_goal_is_met_by_its_step_and_missed_by_the_opposite() {
+    use clusterlab_sim::narrative::GoalState;
+    for scene in clusterlab_sim::scene::SCENES {
+        let info = scene.info();
+        assert!(!info.narrative.goals.is_empty(), "{} sets no goal", info.id);
+        for goal in info.narrative.goals {
+            let step = &info.narrative.try_this[goal.step];
+            let base = preset(info.id, step.preset.expect("a goal's step sets something up")).limit(Limit::Until(60_000_000));
+            let with = |kv: &str| {
+                let (k, v) = kv.split_once(':').expect("knob:value");
+                base.clone().set(k, v)
+            };
+            let (setup, opposite) = match (step.compare, goal.opposite) {
+                (Some(b), _) => (with(b), base.clone()),
+                (None, Some(o)) => (base.clone(), with(o)),
+                (None, None) => panic!("{}: goal '{}' has nothing to miss it", info.id, goal.text),
+            };
+            let met = goal.check(&run(setup).metrics);
+            assert_eq!(met, GoalState::Met, "{}: '{}' by its own step", info.id, goal.text);
+            let missed = goal.check(&run(opposite).metrics);
+            assert!(matches!(missed, GoalState::Missed(..)), "{}: '{}' by the opposite setup: {missed:?}", info.id, goal.text);
+        }
+    }
+}

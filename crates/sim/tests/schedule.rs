@@ -140,7 +140,7 @@ mod with_actions {
     use std::sync::LazyLock;
 
     struct Toy;
-    static STORY: Narrative = Narrative { what: "", analogy: "", when: "", mistakes: &[], try_this: &[] };
+    static STORY: Narrative = Narrative { what: "", analogy: "", when: "", mistakes: &[], try_this: &[], goals: &[] };
     static INFO: LazyLock<SceneInfo> = LazyLock::new(|| SceneInfo {
         id: "toy",
         title: "Toy",

@@ -53,3 +53,18 @@ test('each "try this" step of the circuit breaker shows what its text claims', a
   await page.screenshot({ path: info.outputPath('circuit-breaker-compare.png'), fullPage: true });
   expect(errors).toEqual([]);
 });
+
+test('the breaker\'s goal ticks with its own setup and says what fell short without it', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('./?p=circuit-breaker&speed=20');
+  const step = (i) => page.locator('.try-this li').nth(i).getByRole('button', { name: 'Set it up' });
+  const goal = page.locator('.try-this li').nth(1).getByTestId('goal');
+  await expect(goal).toContainText('Goal: Keep the requests that never needed B succeeding');
+  await setUp(page, step(1));
+  await pastSecond(page, 44);
+  await expect(goal).toContainText('✓ met');
+  await setUp(page, step(0));
+  await pastSecond(page, 30);
+  await expect(goal).toContainText(/✗ not yet: independent_outage_pct is \d/);
+  expect(errors).toEqual([]);
+});

@@ -1,6 +1,6 @@
 //! The story of caching, in our own words.
 
-use crate::narrative::{Narrative, Step};
+use crate::narrative::{Goal, Narrative, Step};
 
 pub static NARRATIVE: Narrative = Narrative {
     what: "A cache keeps recently read data in memory, in front of a database that is slower and costlier to ask. \
@@ -23,4 +23,12 @@ pub static NARRATIVE: Narrative = Narrative {
         Step { text: "Writes without invalidation against writes with it: stale reads appear only on the side that forgot.", preset: Some("forgotten-invalidation"), compare: Some("invalidation:on") },
         Step { text: "Compare LRU with random eviction on the same Zipf traffic: LRU keeps the hot keys and hits more; its dashed line is Che's approximation.", preset: None, compare: Some("eviction:random") },
     ],
+    goals: &[Goal {
+        step: 1,
+        text: "Keep the database's busiest second after the flush under 1,300 queries.",
+        measure: "stampede_peak",
+        at_most: true,
+        value: 1300.0,
+        opposite: None,
+    }],
 };

@@ -1,6 +1,6 @@
 //! The story of CAP under a partition, in our own words.
 
-use crate::narrative::{Narrative, Step};
+use crate::narrative::{Goal, Narrative, Step};
 
 pub static NARRATIVE: Narrative = Narrative {
     what: "Data copied across regions, and the network between them breaks. Each side can keep answering, and risk answers that disagree \
@@ -21,4 +21,12 @@ pub static NARRATIVE: Narrative = Narrative {
         Step { text: "The same partition, CP against AP: AP keeps all three regions answering, and pays in stale reads and histories that are not linearizable.", preset: Some("cp-partition"), compare: Some("mode:ap") },
         Step { text: "AP reconciling by last writer wins against keeping siblings: writes lost on one side, none on the other, where the conflicts wait to be merged.", preset: Some("ap-partition-lww"), compare: Some("conflict:siblings") },
     ],
+    goals: &[Goal {
+        step: 0,
+        text: "Through the partition, break the linearizability of no key's history.",
+        measure: "linearizability_violations",
+        at_most: true,
+        value: 0.0,
+        opposite: Some("mode:ap"),
+    }],
 };

@@ -1,6 +1,6 @@
 //! The story of the circuit breaker, in our own words.
 
-use crate::narrative::{Narrative, Step};
+use crate::narrative::{Goal, Narrative, Step};
 
 pub static NARRATIVE: Narrative = Narrative {
     what: "Service A answers half of its requests from its own work and needs a dependency B for the other half, with one pool \
@@ -50,4 +50,12 @@ pub static NARRATIVE: Narrative = Narrative {
             compare: None,
         },
     ],
+    goals: &[Goal {
+        step: 1,
+        text: "Keep the requests that never needed B succeeding during the outage at 95% of their rate before it, or better.",
+        measure: "independent_outage_pct",
+        at_most: false,
+        value: 95.0,
+        opposite: Some("breaker:off"),
+    }],
 };

@@ -1,6 +1,6 @@
 //! The story of eventual consistency, in our own words.
 
-use crate::narrative::{Narrative, Step};
+use crate::narrative::{Goal, Narrative, Step};
 
 pub static NARRATIVE: Narrative = Narrative {
     what: "One primary takes the writes and copies them to replicas, which serve reads. When the primary says 'done' decides the trade: \
@@ -23,4 +23,12 @@ pub static NARRATIVE: Narrative = Narrative {
         Step { text: "Read-your-writes on against off: users who missed their own write fall to zero; reads of other users' profiles stay as stale.", preset: Some("async-stale-reads"), compare: Some("read_your_writes:on") },
         Step { text: "Partition replica-2 from the primary for 20 s: its backlog climbs, then drains within a second of the heal.", preset: Some("partitioned-replica"), compare: None },
     ],
+    goals: &[Goal {
+        step: 1,
+        text: "Serve no stale read at all.",
+        measure: "stale_read_ratio",
+        at_most: true,
+        value: 0.0,
+        opposite: None,
+    }],
 };

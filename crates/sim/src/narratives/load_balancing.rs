@@ -1,6 +1,6 @@
 //! The story of load balancing, in our own words.
 
-use crate::narrative::{Narrative, Step};
+use crate::narrative::{Goal, Narrative, Step};
 
 pub static NARRATIVE: Narrative = Narrative {
     what: "A balancer stands in front of several identical servers and decides, request by request, which one does the work. \
@@ -41,4 +41,12 @@ pub static NARRATIVE: Narrative = Narrative {
             compare: Some("policy:least-connections"),
         },
     ],
+    goals: &[Goal {
+        step: 3,
+        text: "Lose fewer than 1,000 requests to the dead server.",
+        measure: "errors_after_kill",
+        at_most: true,
+        value: 1000.0,
+        opposite: Some("health_checks:off"),
+    }],
 };

@@ -1,6 +1,6 @@
 //! The story of data partitioning, in our own words.
 
-use crate::narrative::{Narrative, Step};
+use crate::narrative::{Goal, Narrative, Step};
 
 pub static NARRATIVE: Narrative = Narrative {
     what: "One big table is split into partitions inside one database, each holding the rows that share something: a stretch of dates, \
@@ -21,4 +21,12 @@ pub static NARRATIVE: Narrative = Narrative {
         Step { text: "Range against hash: hash answers a lookup by id from one partition but asks all eight for recent rows.", preset: Some("range-by-date"), compare: Some("scheme:hash") },
         Step { text: "List by a skewed region: the first region's partition holds most rows; compare with an even spread (skew 0).", preset: Some("list-by-region-skewed"), compare: Some("skew:0") },
     ],
+    goals: &[Goal {
+        step: 0,
+        text: "Answer a query of the last minutes from two partitions or fewer, on average.",
+        measure: "scanned_by_kind.1",
+        at_most: true,
+        value: 2.0,
+        opposite: Some("scheme:hash"),
+    }],
 };

@@ -1,6 +1,6 @@
 //! The story of sharding, in our own words.
 
-use crate::narrative::{Narrative, Step};
+use crate::narrative::{Goal, Narrative, Step};
 
 pub static NARRATIVE: Narrative = Narrative {
     what: "One database cannot hold every row or take every write, so the data is split into shards, each a database of its own. \
@@ -45,4 +45,12 @@ pub static NARRATIVE: Narrative = Narrative {
             compare: Some("vnodes:1"),
         },
     ],
+    goals: &[Goal {
+        step: 1,
+        text: "Keep the busiest shard within 1.3 times the mean, on the same timestamps.",
+        measure: "load_imbalance",
+        at_most: true,
+        value: 1.3,
+        opposite: None,
+    }],
 };
