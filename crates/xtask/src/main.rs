@@ -22,7 +22,10 @@ fn main() -> ExitCode {
         Some("setup") => setup::all(),
         Some("serve") => serve(&args[1..]),
         Some("test") => test(),
-        Some("dist") => dist().and_then(|_| bench::put_section(&bytes::per_scene()?)),
+        Some("dist") => dist().and_then(|gz| {
+            bench::put_section(&bytes::per_scene()?)?;
+            bench::put_dist_total(gz)
+        }),
         Some("bench") => bench::run(),
         Some("peer") => peer_only(),
         _ => Err(USAGE.to_string()),
