@@ -3,13 +3,16 @@
 
 pub mod bench;
 pub mod charts;
+mod event_log;
 mod export;
 mod keys;
+mod million;
 pub mod fatal;
 mod page;
 mod panels;
 pub mod runner;
 mod shell;
+mod story;
 pub mod stage;
 
 pub use page::Page;
