@@ -7,7 +7,7 @@ use crate::ledger::Outcome;
 use crate::msg::{Msg, NodeId, ReqId};
 use crate::rng::Rng;
 use crate::time::Micros;
-use crate::world::Core;
+use crate::world_core::Core;
 use std::any::Any;
 
 /// What a handler may do. Owned by the world; lent to one handler at a time. What it

@@ -25,6 +25,7 @@ pub mod trace;
 pub mod traffic;
 pub mod view;
 pub mod world;
+mod world_core;
 
 pub use error::{Error, Result};
 pub use world::Limit;

@@ -3,20 +3,20 @@
 //! nodes) and of the request ledger. It runs the components and feeds the trace to the
 //! checkers and the sinks.
 
-use crate::check::{Checker, RunEnd, VIOLATIONS_KEPT, Violation};
+use crate::check::{Checker, RunEnd, Violation};
 use crate::component::{Component, Ctx, NodeView};
-use crate::dist::Dist;
 use crate::error::{Error, Result};
 use crate::fault::{Fault, ScheduledFault};
 use crate::histogram::Histogram;
 use crate::knob::{Params, Value};
-use crate::ledger::{Counts, Ledger, Outcome};
-use crate::msg::{Msg, NodeId, ReqId};
-use crate::queue::{EventKind, EventQueue};
+use crate::ledger::Counts;
+use crate::msg::{Msg, NodeId};
+use crate::queue::EventKind;
 use crate::rng::Rng;
 use crate::scene::{ActionSpec, Probe};
 use crate::time::Micros;
-use crate::trace::{DropReason, HashSink, Record, RingSink, TraceSink, sampled};
+use crate::trace::{DropReason, HashSink, Record, RingSink};
+use crate::world_core::Core;
 
 /// When the workload stops opening new requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,46 +68,6 @@ impl Node {
     }
 }
 
-/// The part of the world a handler's actions reach: the clock, the event queue, the
-/// network, the request ledger and the trace with its checkers and sinks. Everything
-/// but the components, so that a handler can act through it while its node is borrowed.
-pub struct Core {
-    pub(crate) now: Micros,
-    pub(crate) queue: EventQueue,
-    pub(crate) ledger: Ledger,
-    hop_latency: Dist,
-    loss: f64,
-    /// The network's own randomness (delays, losses): a handler's draws and the
-    /// network's never depend on which comes first.
-    net_rng: Rng,
-    /// By node: its partition side (`NO_SIDE` when no partition separates it).
-    sides: Vec<u8>,
-    /// Arrivals are open while fewer requests than `.0` were sent and the clock is below
-    /// `.1`: the limit as two bounds, one of them always out of reach.
-    open_below: (u64, Micros),
-    /// When the last request the limit allows was opened.
-    arrivals_closed_at: Option<Micros>,
-    checkers: Vec<Box<dyn Checker>>,
-    found: Vec<String>,
-    violations: Vec<Violation>,
-    violation_count: u64,
-    violations_by_name: std::collections::BTreeMap<&'static str, u64>,
-    checks: u64,
-    first_kill_at: Option<Micros>,
-    errors_after_kill: u64,
-    /// Latency of every completed request.
-    latency: Histogram,
-    /// Latency of every request that ended otherwise than completed.
-    fail_latency: Histogram,
-    /// Latency and outcomes since the last `take_window`, for time series.
-    window_latency: Histogram,
-    window_fail_latency: Histogram,
-    window_outcomes: [u64; 4],
-    hash: Option<HashSink>,
-    ring: Option<RingSink>,
-    sample_every: u32,
-}
-
 pub struct World {
     pub seed: u64,
     core: Core,
@@ -130,37 +90,7 @@ impl World {
     pub fn new(seed: u64, params: Params, actions: &'static [ActionSpec], limit: Limit) -> World {
         World {
             seed,
-            core: Core {
-                now: 0,
-                queue: EventQueue::default(),
-                ledger: Ledger::default(),
-                hop_latency: params.dist("net_latency"),
-                loss: params.float("loss"),
-                net_rng: Rng::new(seed, "network"),
-                open_below: match limit {
-                    Limit::Requests(n) => (n, Micros::MAX),
-                    Limit::Until(t) => (u64::MAX, t),
-                    Limit::Forever => (u64::MAX, Micros::MAX),
-                },
-                arrivals_closed_at: None,
-                sides: Vec::new(),
-                checkers: Vec::new(),
-                found: Vec::new(),
-                violations: Vec::new(),
-                violation_count: 0,
-                violations_by_name: Default::default(),
-                checks: 0,
-                first_kill_at: None,
-                errors_after_kill: 0,
-                latency: Histogram::new(),
-                fail_latency: Histogram::new(),
-                window_latency: Histogram::new(),
-                window_fail_latency: Histogram::new(),
-                window_outcomes: [0; 4],
-                hash: None,
-                ring: None,
-                sample_every: 1,
-            },
+            core: Core::new(seed, &params, limit),
             rng: Rng::new(seed, "world"),
             nodes: Vec::new(),
             held: Vec::new(),
@@ -516,109 +446,5 @@ impl World {
         core.window_latency.clear();
         core.window_fail_latency.clear();
         w
-    }
-}
-
-impl Core {
-    /// A message leaves `from` for `to` now: lost to a partition or to chance, or on the
-    /// wire until the network's delay has passed.
-    #[inline]
-    pub(crate) fn send(&mut self, from: NodeId, to: NodeId, msg: Msg) {
-        let now = self.now;
-        if split(self.sides[from as usize], self.sides[to as usize]) {
-            self.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Partition });
-        } else if self.loss > 0.0 && self.net_rng.chance(self.loss) {
-            self.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Loss });
-        } else {
-            let t1 = now + self.hop_latency.sample(&mut self.net_rng);
-            self.queue.push(t1, EventKind::Deliver { from, to, msg });
-            self.emit(Record::Send { t0: now, t1, from, to, msg });
-        }
-    }
-
-    #[inline]
-    fn arrivals_open(&self) -> bool {
-        self.ledger.sent() < self.open_below.0 && self.now < self.open_below.1
-    }
-
-    /// A new request, or `None` once the workload's limit is reached.
-    pub(crate) fn open_request(&mut self) -> Option<ReqId> {
-        if !self.arrivals_open() {
-            return None;
-        }
-        let req = self.ledger.open(self.now);
-        if !self.arrivals_open() {
-            self.arrivals_closed_at = Some(self.now);
-        }
-        Some(req)
-    }
-
-    /// `msg` was sent to `dead`, whose process is gone: `to` hears so one hop later.
-    fn bounce(&mut self, dead: NodeId, to: NodeId, msg: Msg) {
-        let t1 = self.now + self.hop_latency.sample(&mut self.net_rng);
-        self.queue.push(t1, EventKind::Bounce { dead, to, msg });
-        self.emit(Record::Bounce { t0: self.now, t1, from: dead, to, msg });
-    }
-
-    #[inline]
-    pub(crate) fn set_timer(&mut self, node: NodeId, epoch: u32, delay_us: Micros, token: u64) {
-        self.queue.push(self.now + delay_us, EventKind::Timer { node, epoch, token });
-    }
-
-    pub(crate) fn end_request(&mut self, req: ReqId, outcome: Outcome) {
-        self.checks += 1;
-        let Some(latency_us) = self.ledger.end(req, outcome, self.now) else {
-            let detail = format!("request {:?} ended twice (second end: {})", req, outcome.name());
-            self.violation("accounting", detail);
-            return;
-        };
-        if !self.ledger.counts().balanced() {
-            self.violation("accounting", format!("sent != ended + in flight: {:?}", self.ledger.counts()));
-        }
-        if outcome == Outcome::Completed {
-            self.latency.record(latency_us);
-            self.window_latency.record(latency_us);
-        } else {
-            self.fail_latency.record(latency_us);
-            self.window_fail_latency.record(latency_us);
-        }
-        self.window_outcomes[outcome as usize] += 1;
-        if outcome != Outcome::Completed && self.first_kill_at.is_some() {
-            self.errors_after_kill += 1;
-        }
-        self.emit(Record::End { t: self.now, req, outcome, latency_us });
-    }
-
-    fn violation(&mut self, invariant: &'static str, detail: String) {
-        self.violation_count += 1;
-        *self.violations_by_name.entry(invariant).or_default() += 1;
-        if self.violations.len() < VIOLATIONS_KEPT {
-            self.violations.push(Violation { invariant, at_us: self.now, detail });
-        }
-    }
-
-    /// Runs `check` on every checker, recording what each finds as violations of its invariant.
-    fn run_checkers(&mut self, mut check: impl FnMut(&mut dyn Checker, &mut Vec<String>)) {
-        for i in 0..self.checkers.len() {
-            self.checks += 1;
-            check(self.checkers[i].as_mut(), &mut self.found);
-            while let Some(detail) = self.found.pop() {
-                let name = self.checkers[i].name();
-                self.violation(name, detail);
-            }
-        }
-    }
-
-    pub(crate) fn emit(&mut self, r: Record) {
-        self.run_checkers(|c, found| c.on_record(&r, found));
-        if let Some(h) = &mut self.hash {
-            h.record(&r);
-        }
-        let every = self.sample_every;
-        if let Some(ring) = &mut self.ring
-            && r.request().is_none_or(|req| sampled(req, every))
-        {
-            ring.record(&r);
-        }
     }
 }
