@@ -94,7 +94,6 @@ pub struct Balancer {
     /// Its index travels in the forwarded message's tag and comes back in the answer.
     pending: Slab<Pending>,
     deadlines: Deadlines,
-    expired: Vec<u64>,
     pub forwarded: Vec<u64>,
     pub upstream_errors: u64,
 }
@@ -117,7 +116,6 @@ impl Balancer {
             latency: vec![PeakEwma::default(); n],
             pending: Slab::default(),
             deadlines: Deadlines::new(DEADLINE),
-            expired: Vec::new(),
             forwarded: vec![0; n],
             upstream_errors: 0,
         }
@@ -265,17 +263,12 @@ impl Component for Balancer {
             ctx.set_timer(self.health_interval_us.expect("health timer only when checking"), HEALTH_TICK);
             return;
         }
-        let mut expired = std::mem::take(&mut self.expired);
         let pending = &self.pending;
-        self.deadlines.fire(
-            ctx,
-            |_, key| pending.contains(key),
-            &mut expired,
-        );
-        for key in expired.drain(..) {
+        let expired = self.deadlines.fire(ctx, |_, key| pending.contains(key));
+        for &key in &expired {
             self.settle(ctx, key, Kind::Error, true); // 504 Gateway Timeout
         }
-        self.expired = expired;
+        self.deadlines.recycle(expired);
     }
 
     fn on_bounce(&mut self, ctx: &mut Ctx, to: NodeId, msg: Msg) {

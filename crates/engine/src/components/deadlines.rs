@@ -10,12 +10,14 @@ pub struct Deadlines {
     /// When the earliest timer this helper has set will fire.
     armed_at: Option<Micros>,
     timer_token: u64,
+    /// The list `fire` hands out, back from `recycle`: its memory serves every firing.
+    spare: Vec<u64>,
 }
 
 impl Deadlines {
     /// `timer_token` is the token this helper's timer fires with; the owner routes it here.
     pub fn new(timer_token: u64) -> Self {
-        Deadlines { fifo: VecDeque::new(), armed_at: None, timer_token }
+        Deadlines { fifo: VecDeque::new(), armed_at: None, timer_token, spare: Vec::new() }
     }
 
     pub fn add(&mut self, ctx: &mut Ctx, after_us: Micros, token: u64) {
@@ -34,9 +36,11 @@ impl Deadlines {
         }
     }
 
-    /// On this helper's timer: pushes onto `expired` the tokens whose time has come and
-    /// that are still `pending`, and re-arms for the first pending one left.
-    pub fn fire(&mut self, ctx: &mut Ctx, pending: impl Fn(&Ctx, u64) -> bool, expired: &mut Vec<u64>) {
+    /// On this helper's timer: the tokens whose time has come and that are still
+    /// `pending`, in the order they were added; re-arms for the first pending one left.
+    /// Hand the list back with `recycle` once it is dealt with.
+    pub fn fire(&mut self, ctx: &mut Ctx, pending: impl Fn(&Ctx, u64) -> bool) -> Vec<u64> {
+        let mut expired = std::mem::take(&mut self.spare);
         let now = ctx.now();
         while let Some(&(at, token)) = self.fifo.front() {
             if at <= now {
@@ -59,6 +63,13 @@ impl Deadlines {
             ctx.set_timer(at - now, self.timer_token);
             self.armed_at = Some(at);
         }
+        expired
+    }
+
+    /// Takes back the list `fire` handed out, so that the next firing needs no allocation.
+    pub fn recycle(&mut self, mut expired: Vec<u64>) {
+        expired.clear();
+        self.spare = expired;
     }
 
     pub fn clear(&mut self) {

@@ -53,7 +53,6 @@ pub struct Service {
     jobs: Slab<Job>,
     calls: u64,
     deadlines: Deadlines,
-    expired: Vec<u64>,
     pub busy_max: u32,
     /// Breaker transitions `(time, state)`, the first `TIMELINE_KEPT` of them.
     pub timeline: Vec<(Micros, BreakerState)>,
@@ -81,7 +80,6 @@ impl Service {
             jobs: Slab::default(),
             calls: 0,
             deadlines: Deadlines::new(DEADLINE),
-            expired: Vec::new(),
             busy_max: 0,
             timeline: vec![(0, BreakerState::Closed)],
             transitions: 0,
@@ -223,16 +221,15 @@ impl Component for Service {
             self.pump(ctx);
             return;
         }
-        let mut expired = std::mem::take(&mut self.expired);
         let jobs = &self.jobs;
         let live = |t: u64| jobs.key_at((t >> 40) as u32).filter(|k| jobs.get(*k).is_some_and(|j| deadline_token(*k, j.call) == t));
-        self.deadlines.fire(ctx, |_, t| live(t).is_some(), &mut expired);
-        let keys: Vec<Key> = expired.drain(..).filter_map(live).collect();
+        let expired = self.deadlines.fire(ctx, |_, t| live(t).is_some());
+        let keys: Vec<Key> = expired.iter().filter_map(|t| live(*t)).collect();
+        self.deadlines.recycle(expired);
         for key in keys {
             self.dependency_timeouts += 1;
             self.outcome(ctx, key, false);
         }
-        self.expired = expired;
         self.pump(ctx);
     }
 

@@ -40,7 +40,6 @@ pub struct Source {
     /// The next arrival, kept fractional so rounding to microseconds never drifts the rate.
     next_arrival_us: f64,
     deadlines: Deadlines,
-    expired: Vec<u64>,
     running: bool,
     /// Requests sent and not yet ended: clients holding a connection open, waiting.
     pub waiting: u32,
@@ -70,7 +69,6 @@ impl Source {
             own_reads: None,
             next_arrival_us: 0.0,
             deadlines: Deadlines::new(DEADLINE),
-            expired: Vec::new(),
             running: false,
             waiting: 0,
             waiting_max: 0,
@@ -163,12 +161,11 @@ impl Component for Source {
 
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
         if token & 1 == DEADLINE {
-            let mut expired = std::mem::take(&mut self.expired);
-            self.deadlines.fire(ctx, |ctx, t| ctx.is_open(ReqId(t)), &mut expired);
-            for t in expired.drain(..) {
+            let expired = self.deadlines.fire(ctx, |ctx, t| ctx.is_open(ReqId(t)));
+            for &t in &expired {
                 self.end(ctx, ReqId(t), Outcome::TimedOut);
             }
-            self.expired = expired;
+            self.deadlines.recycle(expired);
             return;
         }
         if token >> 1 != self.generation || !self.running {

@@ -48,7 +48,6 @@ pub struct App {
     /// The cache-aside reads of the database under way, for single-flight.
     reading: Flights,
     deadlines: Deadlines,
-    expired: Vec<u64>,
     /// Reads that joined another's database read instead of making their own.
     pub coalesced: u64,
 }
@@ -65,7 +64,6 @@ impl App {
             pending: Slab::default(),
             reading,
             deadlines: Deadlines::new(DEADLINE),
-            expired: Vec::new(),
             coalesced: 0,
         }
     }
@@ -184,13 +182,12 @@ impl Component for App {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, _token: u64) {
-        let mut expired = std::mem::take(&mut self.expired);
         let pending = &self.pending;
-        self.deadlines.fire(ctx, |_, p| pending.contains(p), &mut expired);
-        for p in expired.drain(..) {
+        let expired = self.deadlines.fire(ctx, |_, p| pending.contains(p));
+        for &p in &expired {
             self.finish(ctx, p, Kind::Error, 0); // 504
         }
-        self.expired = expired;
+        self.deadlines.recycle(expired);
     }
 
     fn on_crash(&mut self, held: &mut Vec<(NodeId, Msg)>) {

@@ -193,7 +193,6 @@ pub struct Replica {
     last_seq: u32,
     ops: Slab<Op>,
     deadlines: Deadlines,
-    expired: Vec<u64>,
     /// AP: by peer, by key, the newest of this replica's versions the peer has not acknowledged.
     unacked: Vec<Vec<Option<Version>>>,
     pub answered: u64,
@@ -394,13 +393,12 @@ impl Component for Replica {
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
         if token == DEADLINE {
             // No quorum in time: CP refuses.
-            let mut expired = std::mem::take(&mut self.expired);
             let ops = &self.ops;
-            self.deadlines.fire(ctx, |_, o| ops.contains(o), &mut expired);
-            for o in expired.drain(..) {
+            let expired = self.deadlines.fire(ctx, |_, o| ops.contains(o));
+            for &o in &expired {
                 self.finish(ctx, o, false);
             }
-            self.expired = expired;
+            self.deadlines.recycle(expired);
             return;
         }
         for p in 0..self.peers.len() {
@@ -470,7 +468,6 @@ impl Scene for Cap {
                 last_seq: 0,
                 ops: Slab::default(),
                 deadlines: Deadlines::new(DEADLINE),
-                expired: Vec::new(),
                 unacked: vec![Vec::new(); n],
                 answered: 0,
                 refused: 0,

@@ -143,7 +143,6 @@ pub struct App {
     last_write: Vec<u32>,
     pending: Slab<Pending>,
     deadlines: Deadlines,
-    expired: Vec<u64>,
     pub writes_failed: u64,
 }
 
@@ -218,13 +217,12 @@ impl Component for App {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, _token: u64) {
-        let mut expired = std::mem::take(&mut self.expired);
         let pending = &self.pending;
-        self.deadlines.fire(ctx, |_, p| pending.contains(p), &mut expired);
-        for p in expired.drain(..) {
+        let expired = self.deadlines.fire(ctx, |_, p| pending.contains(p));
+        for &p in &expired {
             self.finish(ctx, p, Kind::Error, 0);
         }
-        self.expired = expired;
+        self.deadlines.recycle(expired);
     }
 
     fn on_set(&mut self, _ctx: &mut Ctx, knob: &str, value: &crate::knob::Value) {
@@ -376,7 +374,6 @@ impl Scene for EventualConsistency {
             last_write: Vec::new(),
             pending: Slab::default(),
             deadlines: Deadlines::new(DEADLINE),
-            expired: Vec::new(),
             writes_failed: 0,
         };
         let app = w.add_node("app", "app", Box::new(app));

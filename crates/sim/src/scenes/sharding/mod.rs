@@ -135,7 +135,6 @@ pub struct Router {
     timeout_us: Micros,
     pending: Slab<Pending>,
     deadlines: Deadlines,
-    expired: Vec<u64>,
     /// Calls sent to each shard number (index s − 1): in the whole run, and since the last resize.
     pub calls: Vec<u64>,
     pub calls_since_resize: Vec<u64>,
@@ -159,7 +158,6 @@ impl Router {
             timeout_us,
             pending: Slab::default(),
             deadlines: Deadlines::new(DEADLINE),
-            expired: Vec::new(),
             calls: vec![0; n],
             calls_since_resize: vec![0; n],
             queries: 0,
@@ -253,16 +251,15 @@ impl Component for Router {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, _token: u64) {
-        let mut expired = std::mem::take(&mut self.expired);
         let pending = &self.pending;
-        self.deadlines.fire(ctx, |_, key| pending.contains(key), &mut expired);
-        for key in expired.drain(..) {
+        let expired = self.deadlines.fire(ctx, |_, key| pending.contains(key));
+        for &key in &expired {
             if let Some(p) = self.pending.get_mut(key) {
                 p.answer = Kind::Error; // 504: a shard did not answer in time
             }
             self.settle(ctx, key);
         }
-        self.expired = expired;
+        self.deadlines.recycle(expired);
     }
 
     fn on_crash(&mut self, held: &mut Vec<(NodeId, Msg)>) {
