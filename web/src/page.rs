@@ -370,7 +370,7 @@ fn record_frame(ms: f64) {
 fn frame_p95() -> f64 {
     FRAME_MS.with_borrow(|f| {
         let mut v: Vec<f64> = f.iter().copied().collect();
-        v.sort_by(f64::total_cmp);
+        clusterlab_sim::sort::sort_by(&mut v, |a, b| a.total_cmp(b).is_lt());
         v.get(((v.len() as f64 * 0.95) as usize).min(v.len().saturating_sub(1))).copied().unwrap_or(0.0)
     })
 }

@@ -20,6 +20,7 @@ mod queue;
 pub mod rng;
 pub mod scene;
 pub mod series;
+pub mod sort;
 pub mod time;
 pub mod trace;
 pub mod traffic;

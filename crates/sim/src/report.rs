@@ -75,7 +75,12 @@ impl Report {
             failure_latency_us: Latency::of(w.failure_latency()),
             throughput_rps: round2(w.counts().completed as f64 * 1e6 / span_us as f64),
             metrics: sim.metrics(),
-            theory: sim.theory().into_iter().map(|(k, v)| (k.to_string(), Json::from(round2(v)))).collect(),
+            theory: {
+                // Inserted one by one, as Params::to_json does (collect would sort).
+                let mut m = Map::new();
+                sim.theory().into_iter().for_each(|(k, v)| drop(m.insert(k.to_string(), Json::from(round2(v)))));
+                m
+            },
             invariants: Invariants {
                 names: w.checker_names(),
                 checked,

@@ -26,7 +26,7 @@ pub fn check(ops: &[RegOp]) -> Option<String> {
     // Clusters by value: (earliest end, latest start, the write's start if recorded).
     let mut values: Vec<u32> = ops.iter().map(|o| o.value).collect();
     values.push(INITIAL);
-    values.sort_unstable();
+    crate::sort::sort(&mut values);
     values.dedup();
     let index = |v: u32| values.binary_search(&v).expect("every value is listed");
     let mut zone: Vec<(Micros, Micros, Option<Micros>)> = vec![(Micros::MAX, 0, None); values.len()];
@@ -59,7 +59,7 @@ pub fn check(ops: &[RegOp]) -> Option<String> {
         .map(|(_, (z, v))| (z.0, z.1, *v))
         .collect();
     let mut forward: Vec<(Micros, Micros, u32)> = zones.iter().copied().filter(|(f, s, _)| f < s).collect();
-    forward.sort_unstable();
+    crate::sort::sort(&mut forward);
     for pair in forward.windows(2) {
         if pair[1].0 < pair[0].1 {
             return Some(format!("the operations on {} and on {} each must come after the other", pair[0].2, pair[1].2));

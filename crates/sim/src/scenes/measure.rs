@@ -29,6 +29,10 @@ pub fn max_over_mean(xs: &[f64]) -> f64 {
 pub fn measures(json: Json) -> Map<String, Json> {
     match json {
         Json::Object(m) => m,
-        other => Map::from_iter([("value".to_string(), other)]),
+        other => {
+            let mut m = Map::new();
+            m.insert("value".to_string(), other);
+            m
+        }
     }
 }

@@ -27,7 +27,7 @@ impl ShardMap {
             for (i, s) in shards.iter().enumerate() {
                 points.extend((0..vnodes).map(|v| (mix64(mix64(salt) ^ (u64::from(*s) << 32 | u64::from(v))), i as u32)));
             }
-            points.sort_unstable();
+            crate::sort::sort(&mut points);
         }
         ShardMap { strategy, keys: keys.max(1), vnodes, salt, shards, points }
     }
