@@ -3,7 +3,7 @@
 
 use crate::charts::{self, Line};
 use crate::million::Progress;
-use crate::panels::{ComparePanel, CompareTable, Controls, Invariants, KnobPanel, NodeMenu, Notices, StatsBar};
+use crate::panels::{ComparePanel, CompareTable, Controls, Invariants, KnobPanel, NodeMenu, Notices, SideBySide, StatsBar};
 use crate::story::NarrativePanel;
 use crate::runner::{Dot, Runner};
 use crate::stage::{self, Layout};
@@ -104,7 +104,7 @@ impl Stats {
 }
 
 /// A measure as the compare table shows it: numbers as they are, lists joined.
-fn show_measure(v: &serde_json::Value) -> String {
+pub(crate) fn show_measure(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Array(items) => items.iter().map(show_measure).collect::<Vec<_>>().join(" · "),
         serde_json::Value::String(s) => s.clone(),
@@ -289,6 +289,7 @@ pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
                 </Show>
                 </div>
                 <CompareTable/>
+                <SideBySide/>
                 <Legend/>
                 <StatsBar/>
                 <div class="charts">

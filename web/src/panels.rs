@@ -450,6 +450,37 @@ pub fn CompareTable() -> impl IntoView {
     }
 }
 
+/// The scene's tables of measures side by side (`SceneView::tables`): a column per item
+/// of a list measure, a row per list measure, for the run on the stage. Read-only, so
+/// written as markup: a view per cell would cost some 9 KB of wasm for nothing it needs.
+#[component]
+pub fn SideBySide() -> impl IntoView {
+    let sh = shared();
+    let html = move || {
+        let tables = sh.scenario.with(|s| s.scene.info().view.tables);
+        let stats = sh.stats.get();
+        let cells = |name: &str, open: &str, close: &str| match stats.metrics.get(name) {
+            Some(serde_json::Value::Array(items)) => items.iter().map(|x| format!("{open}{}{close}", escape(&crate::page::show_measure(x)))).collect::<String>(),
+            _ => String::new(),
+        };
+        let mut out = String::new();
+        for t in tables {
+            out += &format!("<table class=\"compare side\" data-testid=\"side-by-side\"><caption>{}</caption><thead><tr><th></th>{}</tr></thead><tbody>", escape(t.caption), cells(t.columns, "<th scope=col>", "</th>"));
+            for row in t.rows {
+                out += &format!("<tr><th scope=row>{}</th>{}</tr>", escape(row.label), cells(row.metric, "<td>", "</td>"));
+            }
+            out += "</tbody></table>";
+        }
+        out
+    };
+    view! { <div inner_html=html></div> }
+}
+
+/// Text made safe to put in markup.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
 /// Sets up the compare view: the same seed and traffic, with one knob set otherwise.
 #[component]
 pub fn ComparePanel() -> impl IntoView {

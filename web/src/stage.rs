@@ -223,7 +223,9 @@ fn draw_node(ctx: &Ctx2d, n: &Node, view: &NodeView, (cx, cy): (f64, f64), w: f6
     ctx.set_line_width(if hovered || !view.state.is_empty() { 2.0 } else { 1.0 });
     ctx.stroke_rect(x, y, w, h);
     if h >= 14.0 {
-        let size = (h * 0.34).clamp(9.0, 13.0);
+        // Three lines (name, state, note) must fit inside the box.
+        let lines = if view.note.is_empty() { 2.0 } else { 3.0 };
+        let size = (h * 0.34).min((h - 10.0) / lines).clamp(9.0, 13.0);
         ctx.set_font(&format!("{size:.0}px system-ui, sans-serif"));
         ctx.set_fill_style_str("#e6edf3");
         let queue = if view.workers > 0 { format!("q{}", view.queue) } else { String::new() };

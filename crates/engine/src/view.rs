@@ -88,12 +88,22 @@ pub struct Row {
     pub metric: &'static str,
 }
 
+/// Measures side by side: one column per item of the list measure `columns` (the
+/// algorithms fed the same traffic, say), one row per list measure of the same length.
+pub struct Table {
+    pub caption: &'static str,
+    pub columns: &'static str,
+    pub rows: &'static [Row],
+}
+
 pub struct SceneView {
     pub stage: StageView,
     pub charts: Vec<Chart>,
     /// The scene's own rows of the compare table, after the common ones (time, counts,
     /// latency): the measures that tell its lesson and its price.
     pub compare: &'static [Row],
+    /// Tables of measures side by side, under the compare table.
+    pub tables: &'static [Table],
 }
 
 /// Latency percentiles, with the theory's mean and p99 dashed beside them where the

@@ -19,6 +19,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::cap::Cap,
     #[cfg(feature = "partitioning")]
     &crate::scenes::partitioning::Partitioning,
+    #[cfg(feature = "rate-limiting")]
+    &crate::scenes::rate_limiting::RateLimiting,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

@@ -429,6 +429,40 @@ fn retries_without_a_breaker_hold_workers_four_times_as_long() {
     assert!(four.requests.timed_out > 0);
 }
 
+/// One user floods: the token bucket holds them to their burst and rate, and everyone
+/// else is served; with no limit the API saturates and every user suffers. The same
+/// requests, fed to every algorithm: the fixed window lets twice the limit through
+/// across a boundary, the exact ones never more than their bound. Keyed by IP, the
+/// abuser's neighbours are refused with them.
+#[test]
+fn a_limiter_contains_an_abusive_user_and_the_fixed_window_doubles_at_its_edge() {
+    let limit = Limit::Until(40_000_000);
+    let bucket = run(preset("rate-limiting", "abusive-user").limit(limit));
+    let open = run(preset("rate-limiting", "abusive-user").set("algorithm", "none").limit(limit));
+    assert!(metric(&bucket, "others_served_pct") >= 99.5, "{}", metric(&bucket, "others_served_pct"));
+    assert!(metric(&open, "others_served_pct") < 95.0, "{}", metric(&open, "others_served_pct"));
+    assert!(open.latency_us.p99 > 10.0 * bucket.latency_us.p99, "p99 {} vs {}", open.latency_us.p99, bucket.latency_us.p99);
+    assert!(metric(&bucket, "rejected_429") > 10_000.0 && metric(&bucket, "others_rejected_429") <= 5.0);
+    // Token bucket: burst 5 + limit 5 at most, reached when the flood hits a full bucket.
+    assert_eq!(metric(&bucket, "max_admitted_in_any_window"), 9.0);
+
+    let edge = run(preset("rate-limiting", "fixed-window-boundary").limit(limit));
+    let by = |name: &str| edge.metrics[name].as_array().unwrap().iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect::<Vec<f64>>();
+    let max = by("max_in_window_by_algorithm");
+    // token bucket, leaky bucket, fixed window, sliding log, sliding window counter, none
+    assert_eq!(max[2], 10.0, "the fixed window: twice the limit of 5 in one second: {max:?}");
+    assert_eq!((max[1], max[3]), (5.0, 5.0), "leaky bucket and sliding log: never over 5: {max:?}");
+    assert!(max[0] <= 10.0 && max[4] < max[2] && max[5] > 300.0, "{max:?}");
+    // Same traffic: in the long run every limiter admits about the same.
+    let admitted = by("admitted_by_algorithm");
+    assert!(admitted[..5].iter().all(|a| (a / admitted[0] - 1.0).abs() < 0.01), "{admitted:?}");
+
+    let ip = run(preset("rate-limiting", "keyed-by-ip").limit(limit));
+    let user = run(preset("rate-limiting", "keyed-by-ip").set("key", "user").limit(limit));
+    assert!(metric(&ip, "others_rejected_429") > 50.0, "neighbours refused: {}", metric(&ip, "others_rejected_429"));
+    assert_eq!(metric(&user, "others_rejected_429"), 0.0);
+}
+
 /// Every playable scene sets the reader at least one goal; each goal is met by its own
 /// step's setup (on a comparison, the compared side) and missed by the opposite setup
 /// (the other side, or the goal's own opposite knob), over the first 60 s.

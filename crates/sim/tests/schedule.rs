@@ -150,7 +150,7 @@ mod with_actions {
             ActionSpec { name: "resize", arg: Some("a number of slots from 1 to 8"), role: None, help: "" },
         ],
         presets: vec![],
-        view: SceneView { stage: StageView { columns: &[], links: &[], paired: &[] }, charts: vec![], compare: &[] },
+        view: SceneView { stage: StageView { columns: &[], links: &[], paired: &[] }, charts: vec![], compare: &[], tables: &[] },
         narrative: &STORY,
     });
 

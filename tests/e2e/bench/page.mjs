@@ -19,6 +19,7 @@ const BUSIEST = [
   ['eventual-consistency', 'partitioned-replica'],
   ['cap', 'ap-partition-lww'],
   ['partitioning', 'list-by-region-skewed'],
+  ['rate-limiting', 'no-limit'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

@@ -23,6 +23,9 @@ const DEADLINE: u64 = 1;
 pub struct Source {
     target: NodeId,
     rate_per_s: f64,
+    /// The knob that sets `rate_per_s` during a run; only the clients of `arrival_rate`
+    /// follow the traffic shape knobs too.
+    rate_knob: &'static str,
     shape: Shape,
     period_us: Micros,
     generation: u64,
@@ -59,6 +62,7 @@ impl Source {
         Source {
             target,
             rate_per_s,
+            rate_knob: "arrival_rate",
             shape: Shape::Steady,
             period_us: 1,
             generation: 0,
@@ -83,6 +87,14 @@ impl Source {
     pub fn shaped(mut self, p: &Params) -> Self {
         self.shape = Shape::from_name(p.choice("traffic")).expect("choices are shape names");
         self.period_us = p.duration("traffic_period");
+        self
+    }
+
+    /// A second source beside the clients (one abusive user, say), whose rate a knob of
+    /// its own sets (`rate`, which may be 0: it then sends nothing until the knob rises),
+    /// steady whatever the traffic shape of the clients.
+    pub fn rate_knob(mut self, knob: &'static str) -> Self {
+        self.rate_knob = knob;
         self
     }
 
@@ -118,6 +130,9 @@ impl Source {
 
     /// The next candidate arrival, drawn at the shape's peak rate; `on_timer` thins it.
     fn schedule_next(&mut self, ctx: &mut Ctx) {
+        if self.rate_per_s <= 0.0 {
+            return; // silent until a rate is set
+        }
         self.next_arrival_us += self.rng.exp(1e6 / (self.rate_per_s * self.shape.max_factor()));
         let at = self.next_arrival_us.round() as Micros;
         ctx.set_timer(at.saturating_sub(ctx.now()), self.generation << 1);
@@ -224,7 +239,8 @@ impl Component for Source {
 
     fn on_set(&mut self, ctx: &mut Ctx, knob: &str, value: &Value) {
         match (knob, value) {
-            ("arrival_rate", Value::Float(r)) => self.rate_per_s = *r,
+            (k, Value::Float(r)) if k == self.rate_knob => self.rate_per_s = *r,
+            ("arrival_rate" | "traffic" | "traffic_period", _) if self.rate_knob != "arrival_rate" => return,
             ("traffic", Value::Choice(name)) => self.shape = Shape::from_name(name).expect("choices are shape names"),
             ("traffic_period", Value::Duration(us)) => self.period_us = *us,
             ("key_dist", Value::Choice(name)) => {
@@ -254,7 +270,12 @@ impl Component for Source {
     }
 
     fn view(&self) -> NodeView {
-        NodeView { state: if self.running { "sending" } else { "done" }, tone: Tone::Good, busy: self.waiting, ..NodeView::default() }
+        let state = match (self.running, self.rate_per_s > 0.0) {
+            (false, _) => "done",
+            (true, true) => "sending",
+            (true, false) => "quiet",
+        };
+        NodeView { state, tone: Tone::Good, busy: self.waiting, ..NodeView::default() }
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -12,5 +12,7 @@ pub mod eventual_consistency;
 pub mod load_balancing;
 #[cfg(feature = "partitioning")]
 pub mod partitioning;
+#[cfg(feature = "rate-limiting")]
+pub mod rate_limiting;
 #[cfg(feature = "sharding")]
 pub mod sharding;

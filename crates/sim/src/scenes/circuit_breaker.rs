@@ -99,6 +99,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 Row { label: "back to normal after B returns (s)", metric: "recovery_s" },
                 Row { label: "breaker transitions", metric: "breaker_transitions" },
             ],
+            tables: &[],
         },
         narrative: &crate::narratives::circuit_breaker::NARRATIVE,
         presets: vec![

@@ -67,6 +67,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 Row { label: "mean in system per server", metric: "queue_mean" },
                 Row { label: "errors after the first kill", metric: "errors_after_kill" },
             ],
+            tables: &[],
         },
         narrative: &crate::narratives::load_balancing::NARRATIVE,
         presets: vec![

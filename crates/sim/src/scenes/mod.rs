@@ -17,6 +17,8 @@ pub mod load_balancing;
 pub mod measure;
 #[cfg(feature = "partitioning")]
 pub mod partitioning;
+#[cfg(feature = "rate-limiting")]
+pub mod rate_limiting;
 #[cfg(feature = "sharding")]
 pub mod sharding;
 pub mod theory;

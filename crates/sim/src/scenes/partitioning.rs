@@ -66,6 +66,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 Row { label: "largest partition / mean", metric: "skew" },
                 Row { label: "rows dropped whole by retention", metric: "rows_dropped" },
             ],
+            tables: &[],
         },
         narrative: &crate::narratives::partitioning::NARRATIVE,
         presets: vec![

@@ -93,6 +93,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 Row { label: "longest database queue", metric: "db_queue_max" },
                 Row { label: "acknowledged writes lost", metric: "lost_writes" },
             ],
+            tables: &[],
         },
         narrative: &crate::narratives::caching::NARRATIVE,
         presets: vec![

@@ -85,6 +85,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 Row { label: "keys whose history is not linearizable", metric: "linearizability_violations" },
                 Row { label: "quorums intersect (R + W > N)", metric: "quorums_intersect" },
             ],
+            tables: &[],
         },
         narrative: &crate::narratives::cap::NARRATIVE,
         presets: vec![

@@ -77,6 +77,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 Row { label: "slowest write to reach every replica (ms)", metric: "convergence_time" },
                 Row { label: "writes failed", metric: "writes_failed" },
             ],
+            tables: &[],
         },
         narrative: &crate::narratives::eventual_consistency::NARRATIVE,
         presets: vec![

@@ -85,6 +85,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 Row { label: "keys moved by the last resize", metric: "keys_moved_fraction" },
                 Row { label: "queries over several shards", metric: "cross_shard_queries" },
             ],
+            tables: &[],
         },
         narrative: &crate::narratives::sharding::NARRATIVE,
         presets: vec![
