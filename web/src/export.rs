@@ -2,9 +2,9 @@
 //! (JSON), the charts' data (CSV, virtual time first), the stage as a picture (PNG, at the
 //! screen's pixel ratio) and a short clip of the stage (WebM, recorded by the browser).
 
-use crate::panels::shared;
+use crate::dom::document;
+use crate::page::{Ui, with_ui};
 use clusterlab_sim::report::Report;
-use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -14,10 +14,9 @@ use wasm_bindgen::closure::Closure;
 const CLIP_MS: i32 = 5_000;
 
 /// `clusterlab-<scene>-seed<seed>-<t>s.<ext>`: what it is, and the instant it shows.
-fn file_name(ext: &str) -> String {
-    let sh = shared();
-    let (scene, seed) = sh.scenario.with_untracked(|s| (s.scene.info().id, s.seed));
-    let t = sh.runner.with_value(|r| r.as_ref().map_or(0.0, |r| r.sim.world.now() as f64 / 1e6));
+fn file_name(ui: &Ui, ext: &str) -> String {
+    let (scene, seed) = (ui.scenario.scene.info().id, ui.scenario.seed);
+    let t = ui.runner.as_ref().map_or(0.0, |r| r.sim.world.now() as f64 / 1e6);
     format!("clusterlab-{scene}-seed{seed}-{t:.1}s.{ext}")
 }
 
@@ -46,13 +45,10 @@ fn save_text(text: &str, mime: &str, name: &str) {
     }
 }
 
-fn stage_canvas() -> Option<web_sys::HtmlCanvasElement> {
-    document().query_selector("canvas.stage").ok().flatten()?.dyn_into().ok()
-}
 
 /// Records the stage for `CLIP_MS` and downloads the clip; `recording` is true meanwhile.
-fn record_clip(recording: RwSignal<bool>) -> Option<()> {
-    let stream = stage_canvas()?.capture_stream_with_frame_request_rate(30.0).ok()?;
+fn record_clip(ui: &mut Ui) -> Option<()> {
+    let stream = ui.stage.capture_stream_with_frame_request_rate(30.0).ok()?;
     let opts = web_sys::MediaRecorderOptions::new();
     opts.set_mime_type("video/webm");
     let recorder = web_sys::MediaRecorder::new_with_media_stream_and_media_recorder_options(&stream, &opts).ok()?;
@@ -64,22 +60,25 @@ fn record_clip(recording: RwSignal<bool>) -> Option<()> {
         }
     });
     recorder.set_ondataavailable(Some(on_data.as_ref().unchecked_ref()));
-    let name = file_name("webm");
+    let name = file_name(ui, "webm");
     let on_stop = Closure::<dyn FnMut()>::new(move || {
         let opts = web_sys::BlobPropertyBag::new();
         opts.set_type("video/webm");
         if let Ok(blob) = web_sys::Blob::new_with_blob_sequence_and_options(&chunks.borrow(), &opts) {
             save_blob(&blob, &name);
         }
-        recording.set(false);
+        with_ui(|ui| {
+            ui.recording = false;
+            ui.render();
+        });
     });
     recorder.set_onstop(Some(on_stop.as_ref().unchecked_ref()));
     recorder.start().ok()?;
-    recording.set(true);
+    ui.recording = true;
     let stop = Closure::<dyn FnMut()>::new(move || {
         let _ = recorder.stop();
     });
-    window().set_timeout_with_callback_and_timeout_and_arguments_0(stop.as_ref().unchecked_ref(), CLIP_MS).ok()?;
+    web_sys::window()?.set_timeout_with_callback_and_timeout_and_arguments_0(stop.as_ref().unchecked_ref(), CLIP_MS).ok()?;
     // Each handler runs once or twice in the page's life: kept rather than tracked.
     on_data.forget();
     on_stop.forget();
@@ -87,38 +86,25 @@ fn record_clip(recording: RwSignal<bool>) -> Option<()> {
     Some(())
 }
 
-#[component]
-pub fn Export() -> impl IntoView {
-    let sh = shared();
-    let recording = RwSignal::new(false);
-    let report = move |_| {
-        if let Some(json) = sh.runner.with_value(|r| r.as_ref().map(|r| Report::of(&r.sim, 0.0).to_json())) {
-            save_text(&json, "application/json", &file_name("json"));
+/// One of the download buttons: `report`, `csv`, `png` or `clip`.
+pub fn export(ui: &mut Ui, what: &str) {
+    match what {
+        "report" => {
+            if let Some(json) = ui.runner.as_ref().map(|r| Report::of(&r.sim, 0.0).to_json()) {
+                save_text(&json, "application/json", &file_name(ui, "json"));
+            }
         }
-    };
-    let csv = move |_| {
-        if let Some(csv) = sh.runner.with_value(|r| r.as_ref().map(|r| r.sim.series.to_csv())) {
-            save_text(&csv, "text/csv", &file_name("csv"));
+        "csv" => {
+            if let Some(csv) = ui.runner.as_ref().map(|r| r.sim.series.to_csv()) {
+                save_text(&csv, "text/csv", &file_name(ui, "csv"));
+            }
         }
-    };
-    let png = move |_| {
-        if let Some(url) = stage_canvas().and_then(|c| c.to_data_url().ok()) {
-            save(&url, &file_name("png"));
+        "png" => {
+            if let Ok(url) = ui.stage.to_data_url() {
+                save(&url, &file_name(ui, "png"));
+            }
         }
-    };
-    let clip = move |_| {
-        if !recording.get_untracked() {
-            let _ = record_clip(recording);
-        }
-    };
-    view! {
-        <span class="export" role="group" aria-label="Download">
-            <button on:click=report title="The report of the run so far (JSON)">"Report"</button>
-            <button on:click=csv title="The charts' data: one column per series, virtual time first (CSV)">"CSV"</button>
-            <button on:click=png title="The stage as a picture (PNG)">"PNG"</button>
-            <button on:click=clip title="Five seconds of the stage as a video (WebM)" disabled=move || recording.get()>
-                {move || if recording.get() { "Recording…" } else { "Clip" }}
-            </button>
-        </span>
+        _ if !ui.recording => drop(record_clip(ui)),
+        _ => {}
     }
 }

@@ -1,9 +1,9 @@
 //! The keyboard: shortcuts for the controls (space, arrows, + and -), and their list on `?`.
 
-use crate::panels::{shared, step};
-use clusterlab_sim::scenario::{SPEED_MAX, SPEED_MIN};
-use leptos::ev;
-use leptos::prelude::*;
+use crate::dom::{esc, listen};
+use crate::page::with_ui;
+use std::fmt::Write as _;
+use wasm_bindgen::JsCast;
 
 const SHORTCUTS: [(&str, &str); 5] = [
     ("space", "play or pause"),
@@ -26,40 +26,46 @@ fn for_the_page(ev: &web_sys::KeyboardEvent) -> bool {
     }
 }
 
-#[component]
-pub fn Shortcuts() -> impl IntoView {
-    let sh = shared();
-    let open = RwSignal::new(false);
-    let handle = window_event_listener(ev::keydown, move |ev: web_sys::KeyboardEvent| {
+/// The page's keys, for as long as it lives.
+pub fn listen_for_shortcuts() {
+    let Some(window) = web_sys::window() else { return };
+    listen(&window, "keydown", |ev| {
+        let Some(ev) = ev.dyn_ref::<web_sys::KeyboardEvent>() else { return };
         let key = ev.key();
         if key == "Escape" {
-            open.set(false);
+            with_ui(|ui| {
+                ui.shortcuts = false;
+                ui.render();
+            });
             return;
         }
-        if !for_the_page(&ev) {
+        if !for_the_page(ev) {
             return;
         }
-        let speed = |factor: f64| sh.scenario.update(|s| s.speed = (s.speed * factor).clamp(SPEED_MIN, SPEED_MAX));
-        match key.as_str() {
-            " " => sh.playing.update(|p| *p = !*p),
-            "ArrowRight" => step(sh),
-            "+" | "=" => speed(2.0),
-            "-" => speed(0.5),
-            "?" => open.update(|o| *o = !*o),
-            _ => return,
+        let handled = with_ui(|ui| {
+            let speed = ui.scenario.speed;
+            match key.as_str() {
+                " " => ui.playing = !ui.playing,
+                "ArrowRight" => ui.step(),
+                "+" | "=" => ui.set_speed(speed * 2.0),
+                "-" => ui.set_speed(speed * 0.5),
+                "?" => ui.shortcuts = !ui.shortcuts,
+                _ => return false,
+            }
+            ui.render();
+            true
+        });
+        if handled == Some(true) {
+            ev.prevent_default();
         }
-        ev.prevent_default();
     });
-    on_cleanup(move || handle.remove());
-    view! {
-        <Show when=move || open.get()>
-            <div class="shortcuts" role="dialog" aria-label="Keyboard shortcuts">
-                <h2>"Keyboard"</h2>
-                <dl>
-                    {SHORTCUTS.iter().map(|(k, what)| view! { <dt><kbd>{*k}</kbd></dt><dd>{*what}</dd> }).collect_view()}
-                </dl>
-                <button on:click=move |_| open.set(false)>"Close"</button>
-            </div>
-        </Show>
+}
+
+/// The list of shortcuts, shown on `?`.
+pub fn dialog() -> String {
+    let mut h = String::from("<div class=\"shortcuts\" role=\"dialog\" aria-label=\"Keyboard shortcuts\"><h2>Keyboard</h2><dl>");
+    for (k, what) in SHORTCUTS {
+        let _ = write!(h, "<dt><kbd>{}</kbd></dt><dd>{}</dd>", esc(k), esc(what));
     }
+    h + "</dl><button data-act=\"close-shortcuts\">Close</button></div>"
 }

@@ -1,19 +1,19 @@
-//! clusterlab-web: the Leptos (CSR) page. Everything it shows is computed by
-//! `clusterlab-sim`; the page draws it and sends the reader's actions back.
+//! clusterlab-web: the page. Everything it shows is computed by `clusterlab-sim`; the
+//! page draws it (the stage and charts on canvases, the panels as markup built from the
+//! state, `dom` and `views`) and sends the reader's actions back.
 
 pub mod bench;
 pub mod charts;
-mod event_log;
+pub mod dom;
 mod export;
+pub mod fatal;
 mod keys;
 mod million;
-pub mod fatal;
 mod page;
-mod panels;
 pub mod runner;
 mod shell;
-mod story;
 pub mod stage;
+mod views;
 
-pub use page::Page;
-pub use shell::{App, Catalogue};
+pub use page::mount_page;
+pub use shell::{mount_app, mount_catalogue};

@@ -1,7 +1,5 @@
-//! The page's entry point: install the panic panel, then mount the app (or, with
+//! The page's entry point: install the panic panel, then build the app (or, with
 //! `?bench=N`, run the engine benchmark and show its JSON).
-
-use leptos::prelude::*;
 
 fn main() {
     clusterlab_web::fatal::install_panic_hook();
@@ -9,9 +7,12 @@ fn main() {
     let bench = web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("bench"));
     match bench.map(|n| n.parse::<u64>()) {
         Some(Ok(n)) if n > 0 => {
-            let json = clusterlab_web::bench::run(n);
-            leptos::mount::mount_to_body(move || view! { <pre id="bench">{json.clone()}</pre> });
+            let pre = clusterlab_web::dom::el("pre", &[("id", "bench")]);
+            pre.set_text_content(Some(&clusterlab_web::bench::run(n)));
+            if let Some(body) = clusterlab_web::dom::document().body() {
+                clusterlab_web::dom::append(&body, &pre);
+            }
         }
-        _ => leptos::mount::mount_to_body(clusterlab_web::App),
+        _ => clusterlab_web::mount_app(),
     }
 }

@@ -2,10 +2,9 @@
 //! slice at a time, with its progress; at the end the finished run takes the live run's
 //! place on the page.
 
-use crate::page::{Shared, Stages, Stats, draw_charts, draw_stage, now_ms};
+use crate::dom::esc;
+use crate::page::{Stats, Ui, draw_charts, draw_stage, now_ms, stats_due};
 use crate::runner::Runner;
-use leptos::html::Canvas;
-use leptos::prelude::*;
 use std::cell::Cell;
 
 /// How far "Run 1M" has come.
@@ -33,81 +32,98 @@ pub const MILLION: u64 = 1_000_000;
 /// a second.
 const MILLION_FRAME_MS: f64 = 20.0;
 
-impl Shared {
-    /// Starts "Run 1M": the current setup (knobs, seed, schedule), to a million
-    /// transactions, a frame-sized slice at a time; the live run pauses meanwhile.
-    pub fn start_million(&self) {
-        let s = self.scenario.get_untracked();
-        match Runner::finite(&s, MILLION) {
+impl Ui {
+    pub fn start_million(&mut self) {
+        match Runner::finite(&self.scenario, MILLION) {
             Ok(r) => {
-                self.million.set_value(Some(r));
-                self.playing.set(false);
+                self.million = Some(r);
+                self.playing = false;
                 let t = now_ms();
-                self.progress.set(Some(Progress { done: 0, total: MILLION, started_ms: t, now_ms: t, sample_every: 1 }));
+                self.progress = Some(Progress { done: 0, total: MILLION, started_ms: t, now_ms: t, sample_every: 1 });
             }
-            Err(e) => self.notices.update(|v| v.push(e.0)),
+            Err(e) => self.notice(e.0),
         }
     }
 
-    /// Ends "Run 1M", finished or cancelled: what it computed becomes the run on show
-    /// (charts, measures, report), until the next change or Reset.
-    pub fn end_million(&self) {
-        let Some(r) = self.million.try_update_value(Option::take).flatten() else { return };
+    /// Cancel, or the end: what was computed stays, on the stage and in the panels.
+    pub fn end_million(&mut self) {
+        let Some(r) = self.million.take() else { return };
         let sent = r.sim.world.counts().sent;
-        let wall_s = self.progress.get_untracked().map_or(0.0, |p| (now_ms() - p.started_ms) / 1e3);
+        let wall_s = self.progress.map_or(0.0, |p| (now_ms() - p.started_ms) / 1e3);
         let finished = sent >= MILLION && r.sim.world.quiescent();
         let what = if finished { format!("Ran {sent} transactions of this setup in {wall_s:.2} s") } else { format!("Stopped after {sent} transactions ({wall_s:.2} s)") };
-        self.notices.update(|v| v.push(format!("{what}: the stage, charts, measures and report show that run. Reset to play live again.")));
-        self.stats.set(Stats::of(&r));
-        self.runner.set_value(Some(r));
-        self.progress.set(None);
-        if let Some(canvas) = document().query_selector("canvas.stage").ok().flatten() {
-            let _ = canvas.set_attribute("data-million-ms", &format!("{:.0}", wall_s * 1e3));
-            let _ = canvas.set_attribute("data-million-max-frame-ms", &format!("{:.1}", MILLION_MAX_FRAME.get()));
-        }
+        self.notice(format!("{what}: the stage, charts, measures and report show that run. Reset to play live again."));
+        self.stats = Stats::of(&r);
+        draw_charts(&r, None, &self.charts);
+        self.runner = Some(r);
+        self.progress = None;
+        let _ = self.stage.set_attribute("data-million-ms", &format!("{:.0}", wall_s * 1e3));
+        let _ = self.stage.set_attribute("data-million-max-frame-ms", &format!("{:.1}", MILLION_MAX_FRAME.get()));
     }
+}
+
+fn progress_line(p: &Progress) -> String {
+    let left = p.eta_s().map_or(String::new(), |s| format!(" · about {s:.1} s left"));
+    format!("{} of {} transactions{left} · the stage draws 1 request in {}", p.done, p.total, p.sample_every)
+}
+
+/// "Run 1M" under way: how far, how long still, and that the stage shows a sample.
+pub fn progress(p: &Progress) -> String {
+    let line = progress_line(p);
+    format!(
+        "<div class=\"million\" role=\"status\" aria-label=\"Run 1M\"><progress max=\"{MILLION}\" value=\"{}\"></progress><span data-testid=\"million\">{}</span><button data-act=\"cancel-million\">Cancel</button></div>",
+        p.done,
+        esc(&line)
+    )
 }
 
 thread_local! {
-    /// Our longest frame (ms) during the last "Run 1M".
     static MILLION_MAX_FRAME: Cell<f64> = const { Cell::new(0.0) };
 }
 
-/// A frame of "Run 1M": a slice of the run within the frame's budget, its stage (sampled
-/// dots), its progress; at the end, the run takes the live run's place.
-pub(crate) fn frame(sh: &Shared, stage: Stages, charts: &[NodeRef<Canvas>], t: f64, last_stats: &Cell<f64>) {
-    let Some(p) = sh.progress.get_untracked() else { return };
+/// One frame of "Run 1M": a slice of the run that fits the frame, the stage drawn from
+/// a sample of it, the panels a little less often.
+pub(crate) fn frame(ui: &mut Ui, t: f64) {
+    let Some(p) = ui.progress else { return };
     if p.done == 0 {
         MILLION_MAX_FRAME.set(0.0);
     }
-    let mut over = false;
-    sh.million.update_value(|slot| {
-        let Some(r) = slot.as_mut() else { return };
-        // The numbers and charts follow the million as it runs, twice a second; the page
-        // redraws its panels after this frame, so that frame simulates less.
-        let mut budget = MILLION_FRAME_MS;
-        if t - last_stats.get() > 500.0 {
-            last_stats.set(t);
-            sh.stats.set(Stats::of(r));
-            draw_charts(r, None, charts);
-            budget = MILLION_FRAME_MS / 4.0;
-        }
-        over = r.run_for((budget - (now_ms() - t)).max(2.0), &now_ms);
-        // Virtual time flies: a dot stays on screen for the frame it appeared in.
-        let pace = (r.now() as f64 / 1e6) / ((t - p.started_ms).max(1.0) / 1e3);
-        r.prune(pace.max(1.0));
-        if let Some(canvas) = stage[0].get_untracked() {
-            sh.layout.set_value(draw_stage(&canvas, r, pace.max(1.0), None));
-        }
-        sh.progress.set(Some(Progress { done: r.sim.world.counts().sent, now_ms: t, sample_every: r.sample_every, ..p }));
-    });
+    let Some(mut r) = ui.million.take() else { return };
+    let mut budget = MILLION_FRAME_MS;
+    let panels = stats_due(t, 500.0);
+    if panels {
+        ui.stats = Stats::of(&r);
+        draw_charts(&r, None, &ui.charts);
+        budget = MILLION_FRAME_MS / 4.0;
+    }
+    let over = r.run_for((budget - (now_ms() - t)).max(2.0), &now_ms);
+    let pace = (r.now() as f64 / 1e6) / ((t - p.started_ms).max(1.0) / 1e3);
+    r.prune(pace.max(1.0));
+    ui.layout = draw_stage(&ui.stage, &r, pace.max(1.0), None);
+    ui.progress = Some(Progress { done: r.sim.world.counts().sent, now_ms: t, sample_every: r.sample_every, ..p });
+    ui.million = Some(r);
     MILLION_MAX_FRAME.set(MILLION_MAX_FRAME.get().max(now_ms() - t));
     if over {
-        sh.end_million();
-        sh.runner.with_value(|r| {
-            if let Some(r) = r {
-                draw_charts(r, None, charts);
-            }
-        });
+        ui.end_million();
+    }
+    if panels || over {
+        ui.render();
+    } else {
+        // The progress line moves every frame; the rest of the panels twice a second.
+        show_progress(ui);
+    }
+}
+
+/// The progress box: its bar and line updated in place (a button rebuilt every frame
+/// could miss a click), built when it appears, gone when the run ends.
+pub(crate) fn show_progress(ui: &Ui) {
+    let region = &ui.r.million;
+    let Some(p) = ui.progress else { return region.set(String::new()) };
+    match (region.el.query_selector("progress").ok().flatten(), region.el.query_selector("[data-testid=million]").ok().flatten()) {
+        (Some(bar), Some(line)) => {
+            let _ = bar.set_attribute("value", &p.done.to_string());
+            line.set_text_content(Some(&progress_line(&p)));
+        }
+        _ => region.set(progress(&p)),
     }
 }

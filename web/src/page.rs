@@ -1,22 +1,21 @@
-//! The playable page of one scene: state, the frame loop, the stage and the charts.
-//! All state a reader can set lives in one `Scenario` signal, mirrored into the URL.
+//! The playable page of one scene: its state, the frame loop, the stage and the charts,
+//! and what the reader's clicks and keys do. All a reader can set lives in one
+//! `Scenario`, mirrored into the URL; the panels are redrawn from the state (`views`).
 
 use crate::charts::{self, Line};
+use crate::dom::{self, Region, append, closest_with, el, el_html, listen, value_of};
 use crate::million::Progress;
-use crate::panels::{ComparePanel, CompareTable, Controls, Invariants, KnobPanel, NodeMenu, Notices, SideBySide, StatsBar};
-use crate::story::NarrativePanel;
 use crate::runner::{Dot, Runner};
 use crate::stage::{self, Layout};
+use crate::views;
 use clusterlab_sim::fault::{Fault, ScheduledFault};
 use clusterlab_sim::ledger::Counts;
-use clusterlab_sim::scenario::Scenario;
+use clusterlab_sim::scenario::{SPEED_MAX, SPEED_MIN, Scenario};
 use clusterlab_sim::series::Series;
 use clusterlab_sim::view;
-use leptos::html::Canvas;
-use leptos::prelude::*;
-use std::cell::Cell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
 use wasm_bindgen::JsCast;
+use web_sys::{Element, Event, HtmlCanvasElement, KeyboardEvent, MouseEvent};
 
 /// What the panels show, refreshed a few times a second from the runner.
 #[derive(Clone, Default, PartialEq)]
@@ -39,7 +38,7 @@ pub struct Stats {
     pub nodes: Vec<NodeRow>,
     /// The scene's own compare rows (`SceneView::compare`), as text.
     pub measures: Vec<String>,
-    /// Every measure of the run, for the goals.
+    /// Every measure of the run, for the goals and the tables side by side.
     pub metrics: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -78,7 +77,7 @@ impl Stats {
             flights: r.flights.len(),
             events: r.events.entries().map(|e| (e.t_us, e.node.map(|n| n as usize), e.kind.name(), e.text.clone())).collect(),
             events_dropped: r.events.dropped,
-            metrics: r.sim.metrics(),
+            metrics,
             nodes: w
                 .nodes()
                 .iter()
@@ -112,87 +111,270 @@ pub(crate) fn show_measure(v: &serde_json::Value) -> String {
     }
 }
 
-/// Everything the page's parts share: arena handles, so it is `Copy`.
-#[derive(Clone, Copy)]
-pub struct Shared {
-    pub scenario: RwSignal<Scenario>,
-    pub playing: RwSignal<bool>,
-    pub stats: RwSignal<Stats>,
-    pub notices: RwSignal<Vec<String>>,
-    pub hover: RwSignal<Option<usize>>,
-    pub menu: RwSignal<Option<usize>>,
-    pub runner: StoredValue<Option<Runner>, LocalStorage>,
-    pub layout: StoredValue<Option<Layout>, LocalStorage>,
-    /// The compare view's other side: same seed, same traffic, same faults, one knob changed.
-    pub runner_b: StoredValue<Option<Runner>, LocalStorage>,
-    pub stats_b: RwSignal<Option<Stats>>,
-    /// "Run 1M": the finite run under way, and its progress for the panel.
-    pub million: StoredValue<Option<Runner>, LocalStorage>,
-    pub progress: RwSignal<Option<Progress>>,
+/// The parts of the page redrawn from the state.
+pub struct Regions {
+    pub notices: Region,
+    pub play: Element,
+    pub speed_out: Element,
+    pub million_button: Element,
+    pub clip: Element,
+    pub million: Region,
+    pub open_full: Option<Element>,
+    pub label_a: Element,
+    pub label_b: Element,
+    pub menu: Region,
+    pub compare: Region,
+    pub side: Region,
+    pub stats: Region,
+    pub strip: Region,
+    pub detail: Region,
+    pub knob_errors: Vec<Element>,
+    pub compare_error: Region,
+    pub stop_compare: Element,
+    pub invariants: Region,
+    pub log_nodes: Region,
+    pub log: Region,
+    pub log_note: Region,
+    pub announce: Region,
+    pub goals: Vec<(Element, &'static clusterlab_sim::narrative::Goal, bool)>,
+    pub shortcuts: Region,
 }
 
+/// The page's state: the scenario, the runs that play it, and what the panels show.
+pub struct Ui {
+    pub scenario: Scenario,
+    pub playing: bool,
+    pub stats: Stats,
+    pub stats_b: Option<Stats>,
+    pub notices: Vec<String>,
+    pub hover: Option<usize>,
+    pub menu: Option<usize>,
+    pub runner: Option<Runner>,
+    pub layout: Option<Layout>,
+    /// The compare view's other side: same seed, same traffic, same faults, one knob changed.
+    pub runner_b: Option<Runner>,
+    /// "Run 1M": the finite run under way, and its progress for the panel.
+    pub million: Option<Runner>,
+    pub progress: Option<Progress>,
+    pub knob_errors: Vec<Option<String>>,
+    pub compare_error: Option<String>,
+    pub log_node: String,
+    pub log_kind: String,
+    pub shortcuts: bool,
+    pub recording: bool,
+    /// The scenario changed since its values were last put into the form controls.
+    scenario_shown: bool,
+    focus_menu: bool,
+    pub stage: HtmlCanvasElement,
+    pub stage_b: Option<HtmlCanvasElement>,
+    stage_pair: Element,
+    pub charts: Vec<HtmlCanvasElement>,
+    pub root: Element,
+    pub r: Regions,
+}
+
+thread_local! {
+    static UI: RefCell<Option<Ui>> = const { RefCell::new(None) };
+}
+
+/// Acts on the page's state, unless it is already being acted on (an event the browser
+/// fires while the page redraws waits for the next one).
+pub(crate) fn with_ui<R>(f: impl FnOnce(&mut Ui) -> R) -> Option<R> {
+    UI.with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        slot.as_mut().map(f)
+    })
+}
 
 /// Whether two scenarios are the same run (speed and embedding change how it is shown, not what happens).
 fn same_run(a: &Scenario, b: &Scenario) -> bool {
     a.scene.info().id == b.scene.info().id && a.params == b.params && a.seed == b.seed && a.faults == b.faults
 }
 
-impl Shared {
+impl Ui {
+    pub fn notice(&mut self, text: String) {
+        self.notices.push(text);
+    }
+
     /// Starts the run (and its comparison, if any) over from virtual time 0.
-    pub fn rebuild(&self) {
-        let s = self.scenario.get_untracked();
-        let build = |s: &Scenario| match Runner::new(s) {
+    pub fn rebuild(&mut self) {
+        let mut build = |s: &Scenario| match Runner::new(s) {
             Ok(mut r) => {
-                let n = r.take_notices();
-                if !n.is_empty() {
-                    self.notices.update(|v| v.extend(n));
-                }
+                self.notices.extend(r.take_notices());
                 Some(r)
             }
             Err(e) => {
-                self.notices.update(|v| v.push(e.0));
+                self.notices.push(e.0);
                 None
             }
         };
-        self.runner.set_value(build(&s));
-        self.runner_b.set_value(s.compared().as_ref().and_then(build));
-        self.stats_b.set(None);
+        let (a, b) = (build(&self.scenario.clone()), self.scenario.compared().as_ref().and_then(&mut build));
+        self.runner = a;
+        self.runner_b = b;
+        self.stats_b = None;
     }
 
     /// Adds a schedule entry (a fault from a click, a knob moved while playing) at the
     /// current virtual time, to both sides of a comparison and to the URL.
-    pub fn schedule(&self, fault: Fault) -> Result<ScheduledFault, String> {
-        let added = self.runner.try_update_value(|r| {
-            let r = r.as_mut()?;
-            let f = ScheduledFault { at_us: r.now(), fault };
-            Some(r.add_fault(f.clone()).map(|_| f))
-        });
-        let f = added.flatten().ok_or("the run has not started")?.map_err(|e| e.0)?;
+    pub fn schedule(&mut self, fault: Fault) -> Result<ScheduledFault, String> {
+        let r = self.runner.as_mut().ok_or("the run has not started")?;
+        let f = ScheduledFault { at_us: r.now(), fault };
+        r.add_fault(f.clone()).map_err(|e| e.0)?;
         // The compared run gets the same entry at the same instant.
-        self.runner_b.update_value(|b| {
-            if let Some(b) = b.as_mut() {
-                let _ = b.add_fault(f.clone());
-            }
-        });
-        self.scenario.update(|s| s.faults.push(f.clone()));
+        if let Some(b) = self.runner_b.as_mut() {
+            let _ = b.add_fault(f.clone());
+        }
+        let mut next = self.scenario.clone();
+        next.faults.push(f.clone());
+        self.set_scenario(next);
         Ok(f)
     }
 
-    /// Virtual time of the run now.
+    /// Schedules `fault`, or says why not.
+    pub fn act(&mut self, fault: Fault) {
+        if let Err(e) = self.schedule(fault) {
+            self.notice(e);
+        }
+    }
+
     pub fn now_us(&self) -> u64 {
-        self.runner.with_value(|r| r.as_ref().map_or(0, Runner::now))
+        self.runner.as_ref().map_or(0, Runner::now)
     }
 
     /// Whether the runners still match the scenario (speed and embedding aside).
-    fn up_to_date(&self, s: &Scenario) -> bool {
-        let a = self.runner.with_value(|r| r.as_ref().is_some_and(|r| same_run(&r.scenario, s)));
-        let b = self.runner_b.with_value(|r| match (r, s.compared()) {
+    fn up_to_date(&self) -> bool {
+        let s = &self.scenario;
+        let a = self.runner.as_ref().is_some_and(|r| same_run(&r.scenario, s));
+        let b = match (&self.runner_b, s.compared()) {
             (None, None) => true,
             (Some(r), Some(other)) => same_run(&r.scenario, &other),
             _ => false,
-        });
+        };
         a && b
     }
+
+    /// The scenario becomes `next`: the run starts again if what it plays changed, and
+    /// the URL holds it.
+    pub fn set_scenario(&mut self, next: Scenario) {
+        self.scenario = next;
+        if !self.up_to_date() {
+            self.rebuild();
+        }
+        write_url(&self.scenario);
+        self.scenario_shown = false;
+    }
+
+    /// Pauses, then advances both runs a quarter of a virtual second.
+    pub fn step(&mut self) {
+        self.playing = false;
+        for r in [self.runner.as_mut(), self.runner_b.as_mut()].into_iter().flatten() {
+            r.advance(250_000, 200.0, &|| 0.0);
+        }
+    }
+
+    pub fn set_speed(&mut self, speed: f64) {
+        let mut next = self.scenario.clone();
+        next.speed = speed.clamp(SPEED_MIN, SPEED_MAX);
+        self.set_scenario(next);
+    }
+
+    /// Sets up a "try this" step: its preset (or the defaults) and its comparison.
+    fn try_step(&mut self, i: usize) {
+        let Some(step) = self.scenario.scene.info().narrative.try_this.get(i) else { return };
+        let next = match step.preset {
+            Some(p) => self.scenario.with_preset(p),
+            None => Some(self.scenario.with_defaults()),
+        };
+        if let Some(mut next) = next {
+            next.compare = None;
+            if let Some(c) = step.compare {
+                next.set_compare(c).expect("narrative comparisons are valid");
+            }
+            self.set_scenario(next);
+            self.playing = true;
+        }
+    }
+
+    /// A knob set from its control: a live knob moved while the run plays joins the
+    /// schedule at the current instant; any other change (or any change at time 0)
+    /// starts the run again with it, and says so.
+    fn set_knob(&mut self, i: usize, text: String) {
+        let spec = &self.scenario.scene.info().knobs[i];
+        let result = match spec.parse(&text) {
+            Err(e) => Err(e.0),
+            Ok(_) if spec.live && self.now_us() > 0 => self.schedule(Fault::Set(spec.name.to_string(), text.trim().to_string())).map(|_| ()),
+            Ok(_) => {
+                let mut next = self.scenario.clone();
+                let restarted = self.now_us() > 0;
+                next.params.set(spec.name, &text).and_then(|()| next.scene.check(&next.params)).map_err(|e| e.0).map(|()| {
+                    self.set_scenario(next);
+                    if restarted {
+                        self.notice(format!("{} cannot change while a run plays: the run started again from 0 s with the new value", spec.name));
+                    }
+                })
+            }
+        };
+        self.knob_errors[i] = result.err();
+    }
+
+    fn compare(&mut self) {
+        let knob = self.root.query_selector("[data-ctl=compare-knob]").ok().flatten().map(|e| dom_value(&e)).unwrap_or_default();
+        let value = self.root.query_selector("[data-ctl=compare-value]").ok().flatten().map(|e| dom_value(&e)).unwrap_or_default();
+        let mut next = self.scenario.clone();
+        match next.set_compare(&format!("{knob}:{}", value.trim())) {
+            Ok(()) => {
+                self.compare_error = None;
+                self.set_scenario(next);
+            }
+            Err(e) => self.compare_error = Some(e.0),
+        }
+    }
+
+    /// Redraws every panel whose content changed, and puts a changed scenario into the
+    /// form controls.
+    pub fn render(&mut self) {
+        views::render(self);
+        if !self.scenario_shown {
+            self.scenario_shown = true;
+            views::show_scenario(self);
+            self.show_stage_b();
+        }
+        if std::mem::take(&mut self.focus_menu)
+            && let Some(b) = self.root.query_selector(".node-menu button").ok().flatten()
+        {
+            dom::focus(&b);
+        }
+    }
+
+    /// The compared run's canvas is on the page only while comparing.
+    fn show_stage_b(&mut self) {
+        let comparing = self.scenario.compare.is_some();
+        let _ = self.stage_pair.class_list().toggle_with_force("comparing", comparing);
+        match (comparing, self.stage_b.is_some()) {
+            (true, false) => {
+                let wrap = el("div", &[("class", "stage-wrap stage-b")]);
+                append(&wrap, &self.r.label_b);
+                let canvas = el("canvas", &[("class", "stage"), ("role", "img"), ("aria-label", "The compared run: same seed, same traffic, one knob changed")]);
+                append(&wrap, &canvas);
+                append(&self.stage_pair, &wrap);
+                self.stage_b = canvas.dyn_into().ok();
+            }
+            (false, true) => {
+                if let Some(w) = self.stage_pair.query_selector(".stage-b").ok().flatten() {
+                    w.remove();
+                }
+                self.stage_b = None;
+            }
+            _ => {}
+        }
+    }
+}
+
+fn dom_value(e: &Element) -> String {
+    if let Some(i) = e.dyn_ref::<web_sys::HtmlInputElement>() {
+        return i.value();
+    }
+    e.dyn_ref::<web_sys::HtmlSelectElement>().map(|s| s.value()).unwrap_or_default()
 }
 
 pub(crate) fn now_ms() -> f64 {
@@ -200,7 +382,7 @@ pub(crate) fn now_ms() -> f64 {
 }
 
 /// The URL query that holds everything of scenario `s`.
-fn query(s: &Scenario) -> String {
+pub(crate) fn query(s: &Scenario) -> String {
     let Ok(params) = web_sys::UrlSearchParams::new() else { return String::new() };
     for (k, v) in s.to_pairs() {
         params.append(&k, &v);
@@ -215,131 +397,306 @@ fn write_url(s: &Scenario) {
     }
 }
 
-#[component]
-pub fn Page(initial: Scenario, notices: Vec<String>) -> impl IntoView {
-    let initial_scene = initial.scene;
-    let sh = Shared {
-        scenario: RwSignal::new(initial),
-        playing: RwSignal::new(true),
-        stats: RwSignal::new(Stats::default()),
-        notices: RwSignal::new(notices),
-        hover: RwSignal::new(None),
-        menu: RwSignal::new(None),
-        runner: StoredValue::new_local(None),
-        layout: StoredValue::new_local(None),
-        runner_b: StoredValue::new_local(None),
-        stats_b: RwSignal::new(None),
-        million: StoredValue::new_local(None),
-        progress: RwSignal::new(None),
-    };
-    let canvas = NodeRef::<Canvas>::new();
-    let canvas_b = NodeRef::<Canvas>::new();
-    let chart_specs = &initial_scene.info().view.charts;
-    let charts: Rc<[NodeRef<Canvas>]> = chart_specs.iter().map(|_| NodeRef::<Canvas>::new()).collect();
-
-    // Rebuild the run whenever what determines it changes; mirror everything into the URL.
-    let s2 = sh;
-    Effect::new(move |_| {
-        let s = s2.scenario.get();
-        if !s2.up_to_date(&s) {
-            s2.rebuild();
-        }
-        write_url(&s);
+/// Builds the page of `initial` inside `parent` and starts playing it.
+pub fn mount_page(parent: &Element, initial: Scenario, notices: Vec<String>) {
+    let info = initial.scene.info();
+    let embed = initial.embed;
+    let root = el("div", &[("class", if embed { "page embedded" } else { "page" })]);
+    append(parent, &root);
+    let notices_region = Region::new(&root);
+    let shortcuts = Region::new(&root);
+    let main = el("div", &[("class", "main-col")]);
+    append(&root, &main);
+    let title = el("div", &[("class", "title-row")]);
+    append(&main, &title);
+    append(&title, &el_html("h1", &[], &dom::esc(info.title)));
+    let controls = el_html("div", &[("class", "controls"), ("role", "toolbar"), ("aria-label", "Simulation controls")], &views::controls(&initial));
+    append(&title, &controls);
+    let q = |sel: &str| controls.query_selector(sel).ok().flatten().expect("the controls' markup has it");
+    let (play, speed_out, million_button, clip) = (q("[data-act=play]"), q("output"), q("[data-act=million]"), q("[data-act=clip]"));
+    let open_full = embed.then(|| {
+        let a = el_html("a", &[("class", "open-full"), ("target", "_blank"), ("rel", "noopener")], "Open in clusterlab ↗");
+        append(&title, &a);
+        a
     });
-    start_loop(sh, [canvas, canvas_b], charts.clone());
+    let million = Region::new(&main);
+    let stage_pair = el("div", &[("class", "stage-pair")]);
+    append(&main, &stage_pair);
+    let wrap = el("div", &[("class", "stage-wrap")]);
+    append(&stage_pair, &wrap);
+    let label_a = el("div", &[("class", "stage-label")]);
+    let label_b = el("div", &[("class", "stage-label")]);
+    append(&wrap, &label_a);
+    let stage = el("canvas", &[("class", "stage"), ("role", "img"), ("aria-label", "The virtual cluster: nodes and the requests flying between them")]);
+    append(&wrap, &stage);
+    let menu = Region::new(&wrap);
+    let compare = Region::new(&main);
+    let side = Region::new(&main);
+    append(&main, &el_html("ul", &[("class", "legend"), ("aria-label", "Legend")], &views::legend()));
+    let stats = el("div", &[("class", "stats"), ("aria-live", "off")]);
+    append(&main, &stats);
+    let strip = Region::inside(el("div", &[("class", "node-strip"), ("role", "group"), ("aria-label", "Nodes: choose one to kill, revive, slow or hang it")]));
+    append(&main, &strip.el);
+    let detail = Region::inside(el("div", &[("class", "node-detail"), ("role", "status")]));
+    append(&main, &detail.el);
+    let charts_div = el("div", &[("class", "charts")]);
+    append(&main, &charts_div);
+    let charts: Vec<HtmlCanvasElement> = info
+        .view
+        .charts
+        .iter()
+        .filter_map(|c| {
+            let canvas = el("canvas", &[("class", "chart"), ("role", "img"), ("aria-label", &format!("{} over time", c.title))]);
+            append(&charts_div, &canvas);
+            canvas.dyn_into().ok()
+        })
+        .collect();
 
-    let at = move |ev: &web_sys::MouseEvent| sh.layout.with_value(|l| l.as_ref().and_then(|l| l.node_at(f64::from(ev.offset_x()), f64::from(ev.offset_y()))));
-    let on_move = move |ev: web_sys::MouseEvent| sh.hover.set(at(&ev));
-    let on_click = move |ev: web_sys::MouseEvent| sh.menu.set(at(&ev));
-    let embed = sh.scenario.get_untracked().embed;
-    let comparing = move || sh.scenario.with(|s| s.compare.is_some());
-    let label_a = move || sh.scenario.with(|s| s.compare.as_ref().map(|(k, _)| format!("A: {k} = {}", s.params.get(k).to_text())));
-    let label_b = move || sh.scenario.with(|s| s.compare.as_ref().map(|(k, v)| format!("B: {k} = {v}")));
-    let title = move || sh.scenario.with(|s| s.scene.info().title);
-    provide_context(sh);
-    view! {
-        <div class="page" class:embedded=embed>
-            <Notices/>
-            <crate::keys::Shortcuts/>
-            <div class="main-col">
-                <div class="title-row">
-                    <h1>{title}</h1>
-                    <Controls/>
-                    {embed.then(|| view! { <OpenFull/> })}
-                </div>
-                <div class="stage-pair" class:comparing=comparing>
-                <div class="stage-wrap">
-                    <div class="stage-label">{label_a}</div>
-                    <canvas
-                        node_ref=canvas
-                        class="stage"
-                        role="img"
-                        aria-label="The virtual cluster: nodes and the requests flying between them"
-                        on:mousemove=on_move
-                        on:mouseleave=move |_| sh.hover.set(None)
-                        on:click=on_click
-                    ></canvas>
-                    <NodeMenu/>
-                </div>
-                <Show when=comparing>
-                    <div class="stage-wrap">
-                        <div class="stage-label">{label_b}</div>
-                        <canvas node_ref=canvas_b class="stage" role="img" aria-label="The compared run: same seed, same traffic, one knob changed"></canvas>
-                    </div>
-                </Show>
-                </div>
-                <CompareTable/>
-                <SideBySide/>
-                <Legend/>
-                <StatsBar/>
-                <div class="charts">
-                    {chart_specs
-                        .iter()
-                        .zip(charts.iter())
-                        .map(|(spec, r)| view! { <canvas node_ref=*r class="chart" role="img" aria-label=format!("{} over time", spec.title)></canvas> })
-                        .collect_view()}
-                </div>
-            </div>
-            <aside class="side-col">
-                <KnobPanel/>
-                <ComparePanel/>
-                <Invariants/>
-                <crate::event_log::EventLogPanel/>
-                <Show when=move || !embed>
-                    <NarrativePanel/>
-                </Show>
-            </aside>
-        </div>
+    let side_col = el("aside", &[("class", "side-col")]);
+    append(&root, &side_col);
+    let knobs = el_html("section", &[("class", "panel knobs"), ("aria-label", "Knobs")], &views::knob_panel(&initial));
+    append(&side_col, &knobs);
+    let knob_errors = info.knobs.iter().filter_map(|k| knobs.query_selector(&format!("#knob-{}-error", k.name)).ok().flatten()).collect();
+    let compare_panel = el_html("section", &[("class", "panel compare-panel"), ("aria-label", "Compare")], &views::compare_panel(&initial));
+    append(&side_col, &compare_panel);
+    let stop_compare = compare_panel.query_selector("[data-act=stop-compare]").ok().flatten().expect("in the markup");
+    let compare_error = Region::new(&compare_panel);
+    let invariants = Region::inside(el("section", &[("class", "panel invariants"), ("aria-label", "Invariants")]));
+    append(&side_col, &invariants.el);
+    let log_panel = el_html("section", &[("class", "panel event-log"), ("aria-label", "Event log")], &views::event_log_panel());
+    append(&side_col, &log_panel);
+    let lq = |sel: &str| Region::inside(log_panel.query_selector(sel).ok().flatten().expect("in the markup"));
+    let (log_nodes, log, log_note, announce) = (lq("[data-ctl=log-node]"), lq("ol.log"), lq(".stat-note"), lq("[data-testid=announce]"));
+    let mut goals = Vec::new();
+    if !embed {
+        let story = el_html("section", &[("class", "panel narrative"), ("aria-label", "About this pattern")], &views::narrative(info.narrative));
+        append(&side_col, &story);
+        let spans = story.query_selector_all(".goal-state").ok();
+        // In the order the markup has them: step by step.
+        let n = info.narrative;
+        let lines = n.try_this.iter().enumerate().flat_map(|(i, step)| n.goals.iter().filter(move |g| g.step == i).map(move |g| (g, step.compare.is_some())));
+        for (i, (goal, compared)) in lines.enumerate() {
+            if let Some(span) = spans.as_ref().and_then(|s| s.get(i as u32)).and_then(|n| n.dyn_into::<Element>().ok()) {
+                goals.push((span, goal, compared));
+            }
+        }
+    }
+    let regions = Regions {
+        notices: notices_region,
+        play,
+        speed_out,
+        million_button,
+        clip,
+        million,
+        open_full,
+        label_a,
+        label_b,
+        menu,
+        compare,
+        side,
+        stats: Region::inside(stats),
+        strip,
+        detail,
+        knob_errors,
+        compare_error,
+        stop_compare,
+        invariants,
+        log_nodes,
+        log,
+        log_note,
+        announce,
+        goals,
+        shortcuts,
+    };
+    let knobs_count = info.knobs.len();
+    let ui = Ui {
+        scenario: initial,
+        playing: true,
+        stats: Stats::default(),
+        stats_b: None,
+        notices,
+        hover: None,
+        menu: None,
+        runner: None,
+        layout: None,
+        runner_b: None,
+        million: None,
+        progress: None,
+        knob_errors: vec![None; knobs_count],
+        compare_error: None,
+        log_node: String::new(),
+        log_kind: String::new(),
+        shortcuts: false,
+        recording: false,
+        scenario_shown: false,
+        focus_menu: false,
+        stage: stage.clone().dyn_into().expect("a canvas"),
+        stage_b: None,
+        stage_pair,
+        charts,
+        root: root.clone(),
+        r: regions,
+    };
+    UI.with(|cell| *cell.borrow_mut() = Some(ui));
+    with_ui(|ui| {
+        ui.rebuild();
+        write_url(&ui.scenario);
+        ui.render();
+    });
+    wire(&root, &stage);
+    start_loop();
+}
+
+/// The page's listeners: clicks, changes and keys on the whole page, dispatched by the
+/// `data-act` and `data-ctl` attributes of the controls; pointer moves on the stage.
+fn wire(root: &Element, stage: &Element) {
+    listen(root, "click", |ev: Event| {
+        let Some((e, act)) = closest_with(&ev, "data-act") else { return };
+        with_ui(|ui| {
+            on_click(ui, &act, &e);
+            ui.render();
+        });
+    });
+    listen(root, "change", |ev: Event| {
+        let Some((_, ctl)) = closest_with(&ev, "data-ctl") else { return };
+        let value = value_of(&ev);
+        with_ui(|ui| {
+            on_change(ui, &ctl, value);
+            ui.render();
+        });
+    });
+    listen(root, "input", |ev: Event| {
+        if closest_with(&ev, "data-ctl").is_some_and(|(_, c)| c == "speed")
+            && let Ok(v) = value_of(&ev).parse::<f64>()
+        {
+            with_ui(|ui| {
+                ui.set_speed((10f64.powf(v) * 100.0).round() / 100.0);
+                ui.render();
+            });
+        }
+    });
+    // Nodes of the strip and the log show their numbers on focus or hover.
+    let show = |ev: Event| {
+        if let Some((_, id)) = closest_with(&ev, "data-node") {
+            with_ui(|ui| {
+                ui.hover = id.parse().ok();
+                ui.render();
+            });
+        }
+    };
+    listen(root, "focusin", show);
+    listen(root, "mouseover", show);
+    listen(root, "keydown", |ev: Event| {
+        let Some(k) = ev.dyn_ref::<KeyboardEvent>() else { return };
+        match k.key().as_str() {
+            "Escape" => {
+                with_ui(|ui| {
+                    ui.menu = None;
+                    ui.render();
+                });
+            }
+            "Enter" if closest_with(&ev, "data-log-node").is_some() => {
+                if let Some((_, id)) = closest_with(&ev, "data-log-node") {
+                    with_ui(|ui| {
+                        ui.hover = id.parse().ok();
+                        ui.render();
+                    });
+                }
+            }
+            _ => {}
+        }
+    });
+    let at = |ev: &Event, ui: &Ui| {
+        let m = ev.dyn_ref::<MouseEvent>()?;
+        ui.layout.as_ref()?.node_at(f64::from(m.offset_x()), f64::from(m.offset_y()))
+    };
+    listen(stage, "mousemove", move |ev: Event| {
+        with_ui(|ui| ui.hover = at(&ev, ui));
+    });
+    listen(stage, "mouseleave", |_| {
+        with_ui(|ui| ui.hover = None);
+    });
+    listen(stage, "click", move |ev: Event| {
+        with_ui(|ui| {
+            ui.menu = at(&ev, ui);
+            ui.focus_menu = ui.menu.is_some();
+            ui.render();
+        });
+    });
+    crate::keys::listen_for_shortcuts();
+}
+
+fn on_click(ui: &mut Ui, act: &str, e: &Element) {
+    let arg = |name: &str| e.get_attribute(name).unwrap_or_default();
+    match act {
+        "play" => ui.playing = !ui.playing,
+        "step" => ui.step(),
+        "reset" => ui.rebuild(),
+        "dismiss" => ui.notices.clear(),
+        "million" => ui.start_million(),
+        "cancel-million" => ui.end_million(),
+        "report" | "csv" | "png" | "clip" => crate::export::export(ui, act),
+        "action" => ui.act(Fault::Action(arg("data-name"), None)),
+        "chip" => {
+            ui.menu = arg("data-node").parse().ok();
+            ui.focus_menu = true;
+        }
+        "fault" => {
+            let name = arg("data-name");
+            let fault = match arg("data-fault").as_str() {
+                "Kill" => Fault::Kill(name),
+                "Revive" => Fault::Revive(name),
+                "Slow x4" => Fault::Slow(name, 4.0),
+                "Hang" => Fault::Hang(name),
+                action => Fault::Action(action.to_string(), Some(name)),
+            };
+            ui.act(fault);
+            ui.menu = None;
+        }
+        "close-menu" => ui.menu = None,
+        "compare" => ui.compare(),
+        "stop-compare" => {
+            let mut next = ui.scenario.clone();
+            next.compare = None;
+            ui.set_scenario(next);
+        }
+        "try" => ui.try_step(arg("data-step").parse().unwrap_or(usize::MAX)),
+        "log" => ui.hover = arg("data-log-node").parse().ok(),
+        "close-shortcuts" => ui.shortcuts = false,
+        _ => {}
     }
 }
 
-/// In an embed: a link that opens the very same run, knobs, seed, schedule and all, on
-/// clusterlab's own page.
-#[component]
-fn OpenFull() -> impl IntoView {
-    let sh = crate::panels::shared();
-    let href = move || {
-        let mut s = sh.scenario.get();
-        s.embed = false;
-        format!("./?{}", query(&s))
-    };
-    view! { <a class="open-full" href=href target="_blank" rel="noopener">"Open in clusterlab ↗"</a> }
-}
-
-#[component]
-fn Legend() -> impl IntoView {
-    view! {
-        <ul class="legend" aria-label="Legend">
-            {Dot::ALL
-                .iter()
-                .map(|d| view! { <li><span class="swatch" style=format!("background:{}", d.colour())></span>{d.label()}</li> })
-                .collect_view()}
-        </ul>
+fn on_change(ui: &mut Ui, ctl: &str, value: String) {
+    match ctl {
+        "seed" => match value.trim().parse::<u64>() {
+            Ok(seed) => {
+                let mut next = ui.scenario.clone();
+                next.seed = seed;
+                ui.set_scenario(next);
+            }
+            Err(_) => {
+                let kept = ui.scenario.seed;
+                ui.notice(format!("seed: '{value}' is not a whole number from 0 to 2^64-1; kept {kept}"));
+            }
+        },
+        "preset" => {
+            if let Some(next) = ui.scenario.with_preset(&value) {
+                ui.set_scenario(next);
+            }
+        }
+        "log-node" => ui.log_node = value,
+        "log-kind" => ui.log_kind = value,
+        knob => {
+            if let Some(i) = knob.strip_prefix("knob:").and_then(|name| ui.scenario.scene.info().knobs.iter().position(|k| k.name == name)) {
+                ui.set_knob(i, value);
+            }
+        }
     }
 }
 
 /// Sizes a canvas to its CSS box in device pixels; returns (css width, css height, ratio).
-fn fit(canvas: &web_sys::HtmlCanvasElement) -> (f64, f64, f64) {
+fn fit(canvas: &HtmlCanvasElement) -> (f64, f64, f64) {
     let ratio = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
     let (w, h) = (f64::from(canvas.client_width()), f64::from(canvas.client_height()));
     let (pw, ph) = ((w * ratio) as u32, (h * ratio) as u32);
@@ -355,8 +712,12 @@ fn fit(canvas: &web_sys::HtmlCanvasElement) -> (f64, f64, f64) {
 const FRAMES_KEPT: usize = 240;
 
 thread_local! {
-    static FRAME_MS: std::cell::RefCell<std::collections::VecDeque<f64>> = const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+    static FRAME_MS: RefCell<std::collections::VecDeque<f64>> = const { RefCell::new(std::collections::VecDeque::new()) };
     static FIRST_FRAME: Cell<bool> = const { Cell::new(true) };
+    /// Whether the page is in view: false while an embedding host page has scrolled its
+    /// iframe out of sight (an IntersectionObserver says so).
+    static IN_VIEW: Cell<bool> = const { Cell::new(true) };
+    static LAST: Cell<(f64, f64)> = const { Cell::new((0.0, 0.0)) };
 }
 
 fn record_frame(ms: f64) {
@@ -376,20 +737,10 @@ fn frame_p95() -> f64 {
     })
 }
 
-pub(crate) type Stages = [NodeRef<Canvas>; 2];
-
-type Charts = Rc<[NodeRef<Canvas>]>;
-
-thread_local! {
-    /// Whether the page is in view: false while an embedding host page has scrolled its
-    /// iframe out of sight (an IntersectionObserver says so).
-    static IN_VIEW: Cell<bool> = const { Cell::new(true) };
-}
-
 /// Watches whether this document is on screen; in an iframe the observer's implicit root
 /// is the host page's viewport, so scrolling the iframe away reports it.
 fn watch_visibility() {
-    let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) else { return };
+    let Some(root) = dom::document().document_element() else { return };
     let seen = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::js_sys::Array)>::new(|entries: web_sys::js_sys::Array| {
         if let Some(entry) = entries.iter().last() {
             IN_VIEW.set(entry.unchecked_into::<web_sys::IntersectionObserverEntry>().is_intersecting());
@@ -404,96 +755,94 @@ fn watch_visibility() {
 
 /// Whether frames should play: not while the tab is hidden or the page out of view.
 fn on_screen() -> bool {
-    let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
-    !hidden && IN_VIEW.get()
+    !dom::document().hidden() && IN_VIEW.get()
 }
 
-fn start_loop(sh: Shared, stage: Stages, charts: Charts) {
-    let last_frame = Rc::new(Cell::new(now_ms()));
-    let last_stats = Rc::new(Cell::new(0.0));
-    if sh.scenario.with_untracked(|s| s.embed) {
+pub(crate) fn request_frame(f: impl FnOnce() + 'static) {
+    let f = wasm_bindgen::closure::Closure::once_into_js(f);
+    if let Some(w) = web_sys::window() {
+        let _ = w.request_animation_frame(f.unchecked_ref());
+    }
+}
+
+fn start_loop() {
+    LAST.set((now_ms(), 0.0));
+    if with_ui(|ui| ui.scenario.embed) == Some(true) {
         watch_visibility();
     }
-    fn tick(sh: Shared, stage: Stages, charts: Charts, last_frame: Rc<Cell<f64>>, last_stats: Rc<Cell<f64>>) {
+    fn tick() {
         let t = now_ms();
-        let dt_ms = (t - last_frame.get()).clamp(0.0, 100.0);
-        last_frame.set(t);
+        let (last_frame, _) = LAST.get();
+        let dt_ms = (t - last_frame).clamp(0.0, 100.0);
+        LAST.set((t, LAST.get().1));
         // Out of view, the run waits where it is: an embed scrolled away costs nothing.
         if on_screen() {
-            frame(&sh, stage, &charts, dt_ms, t, &last_stats);
+            with_ui(|ui| frame(ui, dt_ms, t));
             record_frame(now_ms() - t);
         }
-        request_animation_frame(move || tick(sh, stage, charts, last_frame, last_stats));
+        request_frame(tick);
     }
-    request_animation_frame(move || tick(sh, stage, charts, last_frame, last_stats));
+    request_frame(tick);
 }
 
-fn frame(sh: &Shared, stage: Stages, charts: &[NodeRef<Canvas>], dt_ms: f64, t: f64, last_stats: &Cell<f64>) {
-    if sh.progress.with_untracked(Option::is_some) {
-        crate::million::frame(sh, stage, charts, t, last_stats);
+/// Whether the panels are due a refresh (four times a second, or every `every_ms`).
+pub(crate) fn stats_due(t: f64, every_ms: f64) -> bool {
+    let (frame, stats) = LAST.get();
+    let due = t - stats > every_ms;
+    if due {
+        LAST.set((frame, t));
+    }
+    due
+}
+
+fn frame(ui: &mut Ui, dt_ms: f64, t: f64) {
+    if ui.progress.is_some() {
+        crate::million::frame(ui, t);
         return;
     }
-    sh.runner.update_value(|slot| {
-        if let Some(r) = slot.as_mut() {
-            sh.runner_b.update_value(|b| frame_with(sh, r, b.as_mut(), stage, charts, dt_ms, t, last_stats));
-        }
-    });
-}
-
-/// Draws one runner on one stage canvas; returns the layout used.
-pub(crate) fn draw_stage(canvas: &web_sys::HtmlCanvasElement, r: &Runner, speed: f64, hover: Option<usize>) -> Option<Layout> {
-    let (w, h, ratio) = fit(canvas);
-    let ctx = canvas.get_context("2d").ok().flatten()?.dyn_into::<web_sys::CanvasRenderingContext2d>().ok()?;
-    let _ = ctx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
-    Some(stage::draw(&ctx, r, w, h, speed, hover))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn frame_with(
-    sh: &Shared,
-    r: &mut Runner,
-    mut b: Option<&mut Runner>,
-    stage: Stages,
-    charts: &[NodeRef<Canvas>],
-    dt_ms: f64,
-    t: f64,
-    last_stats: &Cell<f64>,
-) {
-    let speed = sh.scenario.with_untracked(|s| s.speed);
-    if sh.playing.get_untracked() {
+    let Some(mut r) = ui.runner.take() else { return };
+    let mut b = ui.runner_b.take();
+    let speed = ui.scenario.speed;
+    if ui.playing {
         let budget_ms = if b.is_some() { 5.0 } else { 10.0 };
         r.advance((dt_ms / 1e3 * speed * 1e6) as u64, budget_ms, &now_ms);
         // The other side follows A's clock, so both always show the same instant.
-        if let Some(b) = b.as_deref_mut() {
+        if let Some(b) = b.as_mut() {
             b.advance(r.now().saturating_sub(b.now()), budget_ms, &now_ms);
         }
     }
     r.prune(speed);
-    if let Some(canvas) = stage[0].get_untracked() {
-        sh.layout.set_value(draw_stage(&canvas, r, speed, sh.hover.get_untracked()));
-    }
-    if let (Some(b), Some(canvas)) = (b.as_deref_mut(), stage[1].get_untracked()) {
+    ui.layout = draw_stage(&ui.stage, &r, speed, ui.hover);
+    if let (Some(b), Some(canvas)) = (b.as_mut(), ui.stage_b.as_ref()) {
         b.prune(speed);
-        draw_stage(&canvas, b, speed, None);
+        draw_stage(canvas, b, speed, None);
     }
-    let stage = stage[0];
-    if t - last_stats.get() > 250.0 {
-        last_stats.set(t);
-        sh.stats.set(Stats::of(r));
-        sh.stats_b.set(b.as_deref().map(Stats::of));
-        draw_charts(r, b.as_deref(), charts);
-        if let Some(canvas) = stage.get_untracked() {
-            let _ = canvas.set_attribute("data-frame-p95", &format!("{:.2}", frame_p95()));
-            let _ = canvas.set_attribute("data-flights", &r.flights.len().to_string());
-            let _ = canvas.set_attribute("data-in-flight", &r.sim.world.counts().in_flight.to_string());
-        }
+    if stats_due(t, 250.0) {
+        ui.stats = Stats::of(&r);
+        ui.stats_b = b.as_ref().map(Stats::of);
+        draw_charts(&r, b.as_ref(), &ui.charts);
+        let _ = ui.stage.set_attribute("data-frame-p95", &format!("{:.2}", frame_p95()));
+        let _ = ui.stage.set_attribute("data-flights", &r.flights.len().to_string());
+        let _ = ui.stage.set_attribute("data-in-flight", &r.sim.world.counts().in_flight.to_string());
+        ui.runner = Some(r);
+        ui.runner_b = b;
+        ui.render();
+    } else {
+        ui.runner = Some(r);
+        ui.runner_b = b;
     }
-    if FIRST_FRAME.replace(false)
-        && let Some(canvas) = stage.get_untracked()
-    {
+    if FIRST_FRAME.replace(false) {
         // Time to interactive: the first frame with the run on the stage.
-        let _ = canvas.set_attribute("data-ready-ms", &format!("{t:.0}"));
+        let _ = ui.stage.set_attribute("data-ready-ms", &format!("{t:.0}"));
     }
+}
+
+/// Draws one runner on one stage canvas; returns the layout used.
+pub(crate) fn draw_stage(canvas: &HtmlCanvasElement, r: &Runner, speed: f64, hover: Option<usize>) -> Option<Layout> {
+    let (w, h, ratio) = fit(canvas);
+    let ctx = canvas.get_context("2d").ok().flatten()?.dyn_into::<web_sys::CanvasRenderingContext2d>().ok()?;
+    let _ = ctx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
+    Some(stage::draw(&ctx, r, w, h, speed, hover))
 }
 
 /// A time-series column as chart points: (virtual seconds at the end of each interval, value).
@@ -529,7 +878,7 @@ fn chart_lines(spec: &view::Chart, r: &Runner, side_b: bool, out: &mut Vec<Line>
     }
 }
 
-pub(crate) fn draw_charts(r: &Runner, b: Option<&Runner>, charts: &[NodeRef<Canvas>]) {
+pub(crate) fn draw_charts(r: &Runner, b: Option<&Runner>, charts: &[HtmlCanvasElement]) {
     let ratio = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
     for (spec, canvas) in r.sim.scene.info().view.charts.iter().zip(charts) {
         let mut lines = Vec::new();
@@ -537,11 +886,14 @@ pub(crate) fn draw_charts(r: &Runner, b: Option<&Runner>, charts: &[NodeRef<Canv
         if let Some(b) = b {
             chart_lines(spec, b, true, &mut lines);
         }
-        if let Some(c) = canvas.get_untracked() {
-            fit(&c);
-            if let Err(e) = charts::draw(c, spec.title, spec.unit, &lines, ratio) {
-                web_sys::console::warn_1(&e.into());
-            }
+        fit(canvas);
+        if let Err(e) = charts::draw(canvas.clone(), spec.title, spec.unit, &lines, ratio) {
+            web_sys::console::warn_1(&e.into());
         }
     }
+}
+
+/// The dots' colours and what they mean.
+pub(crate) fn legend_items() -> impl Iterator<Item = (&'static str, &'static str)> {
+    Dot::ALL.iter().map(|d| (d.colour(), d.label()))
 }

@@ -1,10 +1,11 @@
 //! The shell: header, the catalogue of scenes (read from clusterlab-sim), and the stage
 //! area, which holds the chosen scene's page. `&embed` drops the chrome for an iframe.
 
-use crate::page::Page;
+use crate::dom::{append, document, el, el_html, esc, listen};
 use clusterlab_sim::catalogue::{CATALOGUE, GROUPS, playable};
 use clusterlab_sim::scenario::Scenario;
-use leptos::prelude::*;
+use std::fmt::Write as _;
+use web_sys::Element;
 
 /// The URL's parameters, decoded.
 fn url_pairs() -> Vec<(String, String)> {
@@ -20,93 +21,78 @@ fn url_pairs() -> Vec<(String, String)> {
     pairs
 }
 
-#[component]
-pub fn App() -> impl IntoView {
+/// Builds the whole app in the document's body, from the URL.
+pub fn mount_app() {
+    let Some(body) = document().body() else { return };
     let pairs = url_pairs();
     let chosen = pairs.iter().any(|(k, _)| k == "p");
     let (scenario, notices) = Scenario::from_pairs(&pairs);
     let embed = scenario.embed;
-    view! {
-        <Show when=move || !embed>
-            <header class="top">
-                <a class="brand" href="./">"clusterlab"</a>
-                <span class="tagline">"system-design patterns on a virtual cluster, in your browser"</span>
-                {chosen.then(|| view! { <EmbedSnippet/> })}
-            </header>
-        </Show>
-        <div class="layout" class:embedded=embed>
-            <Show when=move || !embed>
-                <Catalogue/>
-            </Show>
-            <main class="stage-area" aria-label="Stage">
-                {if chosen {
-                    view! { <Page initial=scenario.clone() notices=notices.clone()/> }.into_any()
-                } else {
-                    view! {
-                        <div class="landing">
-                            <p class="empty">"Pick a pattern to put it on the stage."</p>
-                            <p>
-                                "Each pattern runs on a virtual cluster simulated in this tab: requests fly between nodes, queues fill, circuits open. "
-                                "Turn the knobs, click a node to kill or slow it, and watch latency, throughput and errors move. "
-                                "The same seed always replays the same run, and the address bar always holds everything you set."
-                            </p>
-                        </div>
-                    }
-                    .into_any()
-                }}
-            </main>
-        </div>
+    if !embed {
+        let header = el_html(
+            "header",
+            &[("class", "top")],
+            "<a class=\"brand\" href=\"./\">clusterlab</a><span class=\"tagline\">system-design patterns on a virtual cluster, in your browser</span>",
+        );
+        if chosen {
+            embed_snippet(&header);
+        }
+        append(&body, &header);
+    }
+    let layout = el("div", &[("class", if embed { "layout embedded" } else { "layout" })]);
+    append(&body, &layout);
+    if !embed {
+        mount_catalogue(&layout);
+    }
+    let main = el("main", &[("class", "stage-area"), ("aria-label", "Stage")]);
+    append(&layout, &main);
+    if chosen {
+        crate::page::mount_page(&main, scenario, notices);
+    } else {
+        main.set_inner_html(
+            "<div class=\"landing\"><p class=\"empty\">Pick a pattern to put it on the stage.</p><p>Each pattern runs on a virtual cluster simulated in this tab: \
+             requests fly between nodes, queues fill, circuits open. Turn the knobs, click a node to kill or slow it, and watch latency, throughput and errors move. \
+             The same seed always replays the same run, and the address bar always holds everything you set.</p></div>",
+        );
     }
 }
 
 /// Offers the `<iframe>` that embeds the current view in a blog post.
-#[component]
-fn EmbedSnippet() -> impl IntoView {
-    let open = RwSignal::new(false);
-    let snippet = move || {
-        let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
-        let sep = if href.contains('?') { "&" } else { "?" };
-        format!(r#"<iframe src="{href}{sep}embed" width="100%" height="720" style="border:0" loading="lazy" title="clusterlab"></iframe>"#)
-    };
-    view! {
-        <button class="ghost embed-button" on:click=move |_| open.update(|o| *o = !*o) aria-expanded=move || open.get().to_string()>"Embed"</button>
-        <Show when=move || open.get()>
-            <div class="embed-box">
-                <label for="embed-code">"Paste this into your post:"</label>
-                <textarea id="embed-code" readonly rows="3">{snippet}</textarea>
-            </div>
-        </Show>
-    }
+fn embed_snippet(header: &Element) {
+    let button = el_html("button", &[("class", "ghost embed-button"), ("aria-expanded", "false")], "Embed");
+    append(header, &button);
+    let b = button.clone();
+    let h = header.clone();
+    listen(&button, "click", move |_| {
+        let open = b.get_attribute("aria-expanded").as_deref() != Some("true");
+        let _ = b.set_attribute("aria-expanded", if open { "true" } else { "false" });
+        match h.query_selector(".embed-box").ok().flatten() {
+            Some(box_) if !open => box_.remove(),
+            None if open => {
+                let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
+                let sep = if href.contains('?') { "&" } else { "?" };
+                let snippet = format!(r#"<iframe src="{href}{sep}embed" width="100%" height="720" style="border:0" loading="lazy" title="clusterlab"></iframe>"#);
+                let html = format!("<label for=\"embed-code\">Paste this into your post:</label><textarea id=\"embed-code\" readonly rows=\"3\">{}</textarea>", esc(&snippet));
+                append(&h, &el_html("div", &[("class", "embed-box")], &html));
+            }
+            _ => {}
+        }
+    });
 }
 
 /// Every pattern of the catalogue, by group; the playable ones are links.
-#[component]
-pub fn Catalogue() -> impl IntoView {
-    view! {
-        <nav class="catalogue" aria-label="Patterns">
-            {GROUPS
-                .iter()
-                .map(|group| {
-                    let items = CATALOGUE
-                        .iter()
-                        .filter(|e| e.group == *group)
-                        .map(|e| {
-                            let title = e.title;
-                            if playable(e.id) {
-                                view! { <li><a href=format!("?p={}", e.id) title=e.summary>{title}</a></li> }.into_any()
-                            } else {
-                                view! { <li class="planned" title=e.summary>{title}<span class="soon">" soon"</span></li> }.into_any()
-                            }
-                        })
-                        .collect_view();
-                    view! {
-                        <section>
-                            <h2>{*group}</h2>
-                            <ul>{items}</ul>
-                        </section>
-                    }
-                })
-                .collect_view()}
-        </nav>
+pub fn mount_catalogue(parent: &Element) {
+    let mut h = String::new();
+    for group in GROUPS {
+        let _ = write!(h, "<section><h2>{}</h2><ul>", esc(group));
+        for e in CATALOGUE.iter().filter(|e| e.group == group) {
+            if playable(e.id) {
+                let _ = write!(h, "<li><a href=\"?p={}\" title=\"{}\">{}</a></li>", e.id, esc(e.summary), esc(e.title));
+            } else {
+                let _ = write!(h, "<li class=\"planned\" title=\"{}\">{}<span class=\"soon\"> soon</span></li>", esc(e.summary), esc(e.title));
+            }
+        }
+        h += "</ul></section>";
     }
+    append(parent, &el_html("nav", &[("class", "catalogue"), ("aria-label", "Patterns")], &h));
 }

@@ -1,8 +1,6 @@
 //! Component tests in a real headless Chromium (wasm-bindgen-test).
 #![cfg(target_arch = "wasm32")]
 
-use clusterlab_web::Catalogue;
-use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -16,10 +14,9 @@ fn container() -> web_sys::HtmlElement {
 }
 
 #[wasm_bindgen_test]
-async fn catalogue_lists_every_pattern_and_links_the_playable_ones() {
+fn catalogue_lists_every_pattern_and_links_the_playable_ones() {
     let root = container();
-    let _handle = leptos::mount::mount_to(root.clone(), Catalogue);
-    leptos::task::tick().await;
+    clusterlab_web::mount_catalogue(&root);
     let items = root.query_selector_all("li").unwrap();
     assert_eq!(items.length(), 21);
     let link = root.query_selector("a[href='?p=load-balancing']").unwrap().expect("load balancing is playable");
@@ -27,7 +24,9 @@ async fn catalogue_lists_every_pattern_and_links_the_playable_ones() {
     // Every scene built in is linked, and only those.
     assert_eq!(root.query_selector_all("a[href^='?p=']").unwrap().length() as usize, clusterlab_sim::scene::SCENES.len());
     assert!(root.query_selector("a[href='?p=cap']").unwrap().is_some(), "cap is playable");
-    assert!(root.query_selector("a[href='?p=rate-limiting']").unwrap().is_none(), "rate limiting is not built yet");
+    assert!(root.query_selector("a[href='?p=rate-limiting']").unwrap().is_some(), "rate limiting is playable");
+    assert!(root.query_selector("a[href='?p=throttling']").unwrap().is_none(), "throttling is not built yet");
+    root.remove();
 }
 
 /// The engine in Chromium gives the very trace the native engine gives.
@@ -50,19 +49,19 @@ fn a_fatal_error_shows_a_visible_panel_with_the_message_and_the_url() {
 }
 
 #[wasm_bindgen_test]
-async fn the_knob_panel_is_generated_from_the_specs_and_refuses_bad_values() {
+fn the_knob_panel_is_generated_from_the_specs_and_refuses_bad_values() {
     use clusterlab_sim::scenario::Scenario;
     let scene = clusterlab_sim::scene::find("load-balancing").unwrap();
     let root = container();
-    let initial = Scenario::new(scene);
-    let _handle = leptos::mount::mount_to(root.clone(), move || view! { <clusterlab_web::Page initial=initial.clone() notices=vec![]/> });
-    leptos::task::tick().await;
+    clusterlab_web::mount_page(&root, Scenario::new(scene), vec![]);
     assert_eq!(root.query_selector_all(".knob").unwrap().length() as usize, scene.info().knobs.len());
     let servers: web_sys::HtmlInputElement = root.query_selector("#knob-servers").unwrap().unwrap().unchecked_into();
     assert_eq!(servers.value(), "4");
     servers.set_value("99");
-    servers.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
-    leptos::task::tick().await;
+    // As a browser's change does, it bubbles up to the page's listener.
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    servers.dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).unwrap()).unwrap();
     let error = root.query_selector(".knob-error").unwrap().expect("an error is shown");
     assert!(error.text_content().unwrap().contains("'servers'"));
     let policy: web_sys::HtmlSelectElement = root.query_selector("#knob-policy").unwrap().unwrap().unchecked_into();
