@@ -21,6 +21,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::partitioning::Partitioning,
     #[cfg(feature = "rate-limiting")]
     &crate::scenes::rate_limiting::RateLimiting,
+    #[cfg(feature = "connection-pooling")]
+    &crate::scenes::connection_pooling::ConnectionPooling,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

@@ -463,6 +463,34 @@ fn a_limiter_contains_an_abusive_user_and_the_fixed_window_doubles_at_its_edge()
     assert_eq!(metric(&user, "others_rejected_429"), 0.0);
 }
 
+/// Without a pool every query pays for a connection; a pool reuses a handful. Pools that
+/// together exceed the database's limit get refused when it slows; pools that fit queue
+/// instead. A restart fails the first query on every pooled connection, unless pinged.
+#[test]
+fn a_pool_reuses_connections_queues_when_small_and_must_fit_the_database() {
+    let limit = Limit::Until(40_000_000);
+    let none = run(preset("connection-pooling", "no-pool").limit(limit));
+    let pooled = run(preset("connection-pooling", "no-pool").set("pooling", "on").limit(limit));
+    assert_eq!(metric(&none, "connections_opened"), none.requests.sent as f64);
+    assert!(metric(&pooled, "connections_opened") < 100.0 && metric(&pooled, "reuse_ratio") > 0.99);
+    assert!(none.latency_us.p50 > 5.0 * pooled.latency_us.p50, "p50 {} vs {}", none.latency_us.p50, pooled.latency_us.p50);
+
+    let big = run(preset("connection-pooling", "pools-exhaust-db").limit(limit));
+    let fit = run(preset("connection-pooling", "pools-exhaust-db").set("pool_size", "20").limit(limit));
+    assert!(metric(&big, "db_refusals") > 1000.0, "{}", metric(&big, "db_refusals"));
+    assert_eq!(metric(&big, "db_connections_max"), 100.0);
+    assert_eq!(metric(&fit, "db_refusals"), 0.0);
+    assert!(metric(&fit, "acquire_timeouts") > 0.0 && fit.requests.failed < big.requests.failed);
+
+    let stale = run(preset("connection-pooling", "db-restart").limit(limit));
+    let pinged = run(preset("connection-pooling", "db-restart").set("pre_ping", "on").limit(limit));
+    assert!(metric(&stale, "stale_errors") >= 10.0, "{}", metric(&stale, "stale_errors"));
+    assert_eq!(metric(&pinged, "stale_errors"), 0.0);
+    // The same stale connections, found by a ping instead of a failed query (give or take
+    // the ones a query held at the restart, aborted rather than stale).
+    assert!((metric(&pinged, "stale_replaced") - metric(&stale, "stale_errors")).abs() <= 3.0);
+}
+
 /// Every playable scene sets the reader at least one goal; each goal is met by its own
 /// step's setup (on a comparison, the compared side) and missed by the opposite setup
 /// (the other side, or the goal's own opposite knob), over the first 60 s.

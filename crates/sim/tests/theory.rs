@@ -179,3 +179,16 @@ fn admitted_rate_is_the_sum_of_min_offered_and_limit() {
         assert_close(&format!("admitted per second, {algorithm} by {key}"), admitted, theory(&r, "admitted_rps"), 0.02);
     }
 }
+
+/// Connection pooling: with pooling, no overflow and exponential queries on connections
+/// that stay open, each app's pool is an M/M/c queue, and the mean wait for a connection
+/// is Erlang C's, within 5% over 2,000,000 requests, at 75-80% utilisation (over 600,000
+/// the spread across seeds was -2.5% to +5.9% with a pool of 8; over 4,000,000, 0.8%).
+#[test]
+fn pool_wait_matches_erlang_c() {
+    for (pool, rate) in [("2", "320"), ("4", "640"), ("8", "1200")] {
+        let r = run(&RunSpec::new("connection-pooling").seed(5).set("pool_size", pool).set("max_overflow", "0").set("arrival_rate", rate).set("net_latency", "const:0").set("acquire_timeout", "600s").set("timeout", "600s").limit(Limit::Requests(2_000_000)));
+        let got = r.metrics["pool_wait"].as_f64().unwrap() * 1e3;
+        assert_close(&format!("mean wait for a connection, pool of {pool} at {rate}/s over 2 apps"), got, theory(&r, "pool_wait_us"), 0.05);
+    }
+}

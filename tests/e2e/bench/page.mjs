@@ -20,6 +20,7 @@ const BUSIEST = [
   ['cap', 'ap-partition-lww'],
   ['partitioning', 'list-by-region-skewed'],
   ['rate-limiting', 'no-limit'],
+  ['connection-pooling', 'pools-exhaust-db'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

@@ -6,6 +6,8 @@ pub mod caching;
 pub mod cap;
 #[cfg(feature = "circuit-breaker")]
 pub mod circuit_breaker;
+#[cfg(feature = "connection-pooling")]
+pub mod connection_pooling;
 #[cfg(feature = "eventual-consistency")]
 pub mod eventual_consistency;
 #[cfg(feature = "load-balancing")]

@@ -33,6 +33,24 @@ pub fn erlang_m1_response_us(k: u32, lambda: f64, mu: f64) -> Option<(f64, f64, 
     exp_response_us(mu * (1.0 - sigma))
 }
 
+/// M/M/c with arrival rate `lambda` and `c` servers of rate `mu` (per second): the
+/// probability that an arrival waits (Erlang's C formula) and the mean wait in the queue,
+/// C / (c mu - lambda), in microseconds. None when the servers cannot keep up.
+pub fn mmc_wait(c: u32, lambda: f64, mu: f64) -> Option<(f64, f64)> {
+    let a = lambda / mu;
+    if c == 0 || a >= f64::from(c) {
+        return None;
+    }
+    // Erlang B by its recurrence (stable for any c), then C from B.
+    let mut b = 1.0;
+    for k in 1..=c {
+        b = a * b / (f64::from(k) + a * b);
+    }
+    let rho = a / f64::from(c);
+    let p_wait = b / (1.0 - rho + rho * b);
+    Some((p_wait, p_wait / (f64::from(c) * mu - lambda) * 1e6))
+}
+
 fn exp_response_us(rate_per_s: f64) -> Option<(f64, f64, f64)> {
     (rate_per_s > 0.0).then(|| {
         let mean = 1e6 / rate_per_s;
@@ -87,5 +105,16 @@ mod tests {
         assert!(c.0 < a.0, "regular arrivals queue less: {c:?}");
         assert_eq!(mm1_in_system(750.0, 1000.0), Some(3.0));
         assert!(mm1_response_us(1000.0, 1000.0).is_none());
+    }
+
+    /// Erlang C against values worked by hand: one server is M/M/1 (P(wait) = rho);
+    /// two servers at a = 1: P(wait) = 1/3, mean wait 1/3 of a service time.
+    #[test]
+    fn erlang_c_matches_known_values() {
+        let (p, w) = super::mmc_wait(1, 80.0, 100.0).unwrap();
+        assert!((p - 0.8).abs() < 1e-12 && (w - 40_000.0).abs() < 1e-6);
+        let (p, w) = super::mmc_wait(2, 100.0, 100.0).unwrap();
+        assert!((p - 1.0 / 3.0).abs() < 1e-12 && (w - 10_000.0 / 3.0).abs() < 1e-6);
+        assert!(super::mmc_wait(4, 400.0, 100.0).is_none());
     }
 }
