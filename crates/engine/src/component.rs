@@ -34,6 +34,13 @@ impl Ctx<'_> {
     pub fn send(&mut self, to: NodeId, msg: Msg) {
         self.core.send(self.me, to, msg);
     }
+    /// `msg` leaves for `to` and is lost on the way: a component that models a lossy link
+    /// of its own (responses lost on their way back, say) decides the loss, and the trace
+    /// records it as the network's.
+    pub fn lose(&mut self, to: NodeId, msg: Msg) {
+        let now = self.core.now;
+        self.core.emit(crate::trace::Record::Drop { t: now, from: self.me, to, msg, why: crate::trace::DropReason::Loss });
+    }
     /// Calls `on_timer(token)` after `delay_us`, unless this node dies first.
     #[inline]
     pub fn set_timer(&mut self, delay_us: Micros, token: u64) {

@@ -11,6 +11,7 @@ pub mod dist;
 pub mod error;
 pub mod fault;
 pub mod histogram;
+pub mod idmap;
 pub mod keys;
 pub mod knob;
 pub mod ledger;

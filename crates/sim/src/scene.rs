@@ -23,6 +23,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::rate_limiting::RateLimiting,
     #[cfg(feature = "connection-pooling")]
     &crate::scenes::connection_pooling::ConnectionPooling,
+    #[cfg(feature = "idempotency")]
+    &crate::scenes::idempotency::Idempotency,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

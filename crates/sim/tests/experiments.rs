@@ -491,6 +491,30 @@ fn a_pool_reuses_connections_queues_when_small_and_must_fit_the_database() {
     assert!((metric(&pinged, "stale_replaced") - metric(&stale, "stale_errors")).abs() <= 3.0);
 }
 
+/// Lost answers and retries charge payments twice without idempotency keys, never with
+/// them; an API crash mid-charge too. Keys checked but not locked before a slow charge
+/// let retries through; locked, they do not.
+#[test]
+fn keys_charge_each_payment_once_through_lost_answers_crashes_and_slow_charges() {
+    let limit = Limit::Until(60_000_000);
+    let no_keys = run(preset("idempotency", "no-keys").limit(limit));
+    let keys = run(preset("idempotency", "keys").limit(limit));
+    assert!(metric(&no_keys, "duplicate_charges") > 200.0, "{}", metric(&no_keys, "duplicate_charges"));
+    assert_eq!(metric(&keys, "duplicate_charges"), 0.0);
+    assert!(metric(&keys, "replayed") > 200.0, "retries answered from the store: {}", metric(&keys, "replayed"));
+
+    let crash = run(preset("idempotency", "crash-mid-charge").limit(limit));
+    let crash_no_keys = run(preset("idempotency", "crash-mid-charge").set("idempotency_keys", "off").limit(limit));
+    assert_eq!(metric(&crash, "duplicate_charges"), 0.0);
+    assert!(metric(&crash_no_keys, "duplicate_charges") > 10.0, "{}", metric(&crash_no_keys, "duplicate_charges"));
+
+    let unlocked = run(preset("idempotency", "check-then-charge").limit(limit));
+    let locked = run(preset("idempotency", "check-then-charge").set("key_lock", "on").limit(limit));
+    assert!(metric(&unlocked, "duplicate_charges") > 500.0, "{}", metric(&unlocked, "duplicate_charges"));
+    assert_eq!(metric(&locked, "duplicate_charges"), 0.0);
+    assert!(metric(&locked, "conflicts") > 1000.0);
+}
+
 /// Every playable scene sets the reader at least one goal; each goal is met by its own
 /// step's setup (on a comparison, the compared side) and missed by the opposite setup
 /// (the other side, or the goal's own opposite knob), over the first 60 s.

@@ -194,3 +194,48 @@ proptest! {
         prop_assert_eq!(report.metrics["linearizability_violations"].as_u64(), Some(0));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// With idempotency keys (locked before the charge), no payment is charged twice, by
+    /// the processor's own count, whatever is lost and whenever the API or the processor
+    /// crashes, hangs or comes back, for any retry settings.
+    #[test]
+    fn keys_never_charge_a_payment_twice(
+        seed in any::<u64>(),
+        loss in 0.0f64..0.3,
+        response_loss in 0.0f64..0.6,
+        retries in 0u32..8,
+        backoff_ms in 1u64..2_000,
+        jitter in any::<bool>(),
+        timeout_ms in 5u64..3_000,
+        charge_ms in 1u64..3_000,
+        faults in proptest::collection::vec((0u8..6, 0u64..20_000_000), 0..8),
+    ) {
+        let mut spec = clusterlab_sim::RunSpec::new("idempotency").seed(seed).set("arrival_rate", "80")
+            .set("loss", &format!("{loss:.3}")).set("response_loss", &format!("{response_loss:.3}"))
+            .set("retries", &retries.to_string()).set("backoff", &format!("{backoff_ms}ms")).set("jitter", if jitter { "on" } else { "off" })
+            .set("attempt_timeout", &format!("{timeout_ms}ms")).set("charge_time", &format!("exp:{charge_ms}ms")).set("key_ttl", "7200s")
+            .limit(Limit::Until(20_000_000));
+        for (kind, at) in faults {
+            let entry = match kind {
+                0 => format!("{at}us kill api"),
+                1 => format!("{at}us revive api"),
+                2 => format!("{at}us kill processor"),
+                3 => format!("{at}us revive processor"),
+                4 => format!("{at}us hang processor"),
+                _ => format!("{at}us partition api|processor"),
+            };
+            spec = spec.fault(&entry);
+        }
+        let mut sim = Sim::new(&spec).unwrap();
+        let reproduce = sim.reproduce();
+        sim.run();
+        let report = Report::of(&sim, 0.0);
+        prop_assert_eq!(report.metrics["duplicate_charges"].as_u64(), Some(0), "{}", reproduce);
+        prop_assert_eq!(report.invariants.violation_count, 0, "{:?} — {}", report.invariants.violations, reproduce);
+        let c = report.requests;
+        prop_assert_eq!(c.in_flight, 0, "every payment ends — {}", reproduce);
+    }
+}

@@ -21,6 +21,7 @@ const BUSIEST = [
   ['partitioning', 'list-by-region-skewed'],
   ['rate-limiting', 'no-limit'],
   ['connection-pooling', 'pools-exhaust-db'],
+  ['idempotency', 'no-keys'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

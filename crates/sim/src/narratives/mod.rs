@@ -10,6 +10,8 @@ pub mod circuit_breaker;
 pub mod connection_pooling;
 #[cfg(feature = "eventual-consistency")]
 pub mod eventual_consistency;
+#[cfg(feature = "idempotency")]
+pub mod idempotency;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
 #[cfg(feature = "partitioning")]

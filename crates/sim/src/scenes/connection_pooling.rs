@@ -24,7 +24,8 @@ use crate::world::World;
 use serde_json::{Map, Value as Json, json};
 use std::any::Any;
 use std::cell::RefCell;
-use std::collections::{HashSet, VecDeque};
+use crate::idmap::IdSet;
+use std::collections::VecDeque;
 use std::sync::LazyLock;
 
 pub struct ConnectionPooling;
@@ -389,7 +390,7 @@ pub struct Db {
     connect_cost: Dist,
     query_time: Dist,
     /// Connections it holds, as (app << 32 | connection).
-    open: HashSet<u64>,
+    open: IdSet,
     /// Connections being opened and queries under way, answered when their timer fires.
     ops: Slab<(NodeId, Msg)>,
     pub open_max: usize,
@@ -527,7 +528,7 @@ impl Scene for ConnectionPooling {
             max: p.int("db_max_connections") as usize,
             connect_cost: p.dist("connect_cost"),
             query_time: p.dist("query_time"),
-            open: HashSet::new(),
+            open: IdSet::default(),
             ops: Slab::default(),
             open_max: 0,
             refusals: 0,

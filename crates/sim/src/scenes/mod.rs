@@ -14,6 +14,8 @@ pub mod eventual_consistency;
 pub mod history;
 #[cfg(feature = "cap")]
 pub mod linearizable;
+#[cfg(feature = "idempotency")]
+pub mod idempotency;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
 pub mod measure;
