@@ -3,6 +3,9 @@
 
 use crate::time::Micros;
 
+/// How high a spike goes, as a multiple of the reference rate, unless a scene says otherwise.
+pub const SPIKE: f64 = 4.0;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
     Steady,
@@ -29,13 +32,18 @@ impl Shape {
 
     /// The rate at `t_us` as a multiple of the reference rate.
     pub fn factor(self, t_us: Micros, period_us: Micros) -> f64 {
+        self.factor_with(t_us, period_us, SPIKE)
+    }
+
+    /// As `factor`, with a spike `spike` times the reference rate instead of 4.
+    pub fn factor_with(self, t_us: Micros, period_us: Micros, spike: f64) -> f64 {
         let period = period_us.max(1);
         match self {
             Shape::Steady => 1.0,
             Shape::Ramp => 0.1 + 0.9 * (t_us as f64 / period as f64).min(1.0),
             Shape::Spike => {
                 let phase = t_us % period;
-                if (period / 3..period / 3 + period / 6).contains(&phase) { 4.0 } else { 1.0 }
+                if (period / 3..period / 3 + period / 6).contains(&phase) { spike } else { 1.0 }
             }
             Shape::Diurnal => {
                 let x = (t_us % period) as f64 / period as f64;
@@ -46,9 +54,13 @@ impl Shape {
 
     /// The largest factor the shape ever reaches: the rate candidates are drawn at.
     pub fn max_factor(self) -> f64 {
+        self.max_factor_with(SPIKE)
+    }
+
+    pub fn max_factor_with(self, spike: f64) -> f64 {
         match self {
             Shape::Steady | Shape::Ramp => 1.0,
-            Shape::Spike => 4.0,
+            Shape::Spike => spike.max(1.0),
             Shape::Diurnal => 1.8,
         }
     }

@@ -25,6 +25,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::connection_pooling::ConnectionPooling,
     #[cfg(feature = "idempotency")]
     &crate::scenes::idempotency::Idempotency,
+    #[cfg(feature = "throttling")]
+    &crate::scenes::throttling::Throttling,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

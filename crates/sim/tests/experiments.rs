@@ -515,6 +515,28 @@ fn keys_charge_each_payment_once_through_lost_answers_crashes_and_slow_charges()
     assert!(metric(&locked, "conflicts") > 1000.0);
 }
 
+/// A spike past capacity with no throttling: the host serves answers nobody waits for
+/// and goodput collapses; shedding or dropping stale work keeps it at capacity; with
+/// little memory the unthrottled host crashes.
+#[test]
+fn throttling_keeps_goodput_at_capacity_through_a_spike() {
+    let limit = Limit::Until(60_000_000);
+    let none = run(preset("throttling", "spike-no-throttling").limit(limit));
+    let shed = run(preset("throttling", "spike-load-shedding").limit(limit));
+    let adaptive = run(preset("throttling", "spike-adaptive-delay").limit(limit));
+    let capacity = metric(&none, "capacity");
+    assert!(metric(&none, "goodput") < 0.4 * capacity, "{}", metric(&none, "goodput"));
+    assert!(metric(&none, "wasted") > 10_000.0);
+    for r in [&shed, &adaptive] {
+        assert!(metric(r, "goodput") > 0.95 * capacity, "{}", metric(r, "goodput"));
+        assert_eq!(metric(r, "wasted"), 0.0);
+        assert!(metric(r, "shed") > 5_000.0);
+    }
+    let oom = run(preset("throttling", "spike-out-of-memory").limit(limit));
+    let oom_shed = run(preset("throttling", "spike-out-of-memory").set("mode", "load-shedding").limit(limit));
+    assert_eq!((metric(&oom, "crashed"), metric(&oom_shed, "crashed")), (1.0, 0.0));
+}
+
 /// Every playable scene sets the reader at least one goal; each goal is met by its own
 /// step's setup (on a comparison, the compared side) and missed by the opposite setup
 /// (the other side, or the goal's own opposite knob), over the first 60 s.

@@ -192,3 +192,15 @@ fn pool_wait_matches_erlang_c() {
         assert_close(&format!("mean wait for a connection, pool of {pool} at {rate}/s over 2 apps"), got, theory(&r, "pool_wait_us"), 0.05);
     }
 }
+
+/// Throttling: a host that sheds load serves at its capacity (cores over the mean service
+/// time) however far the offered load exceeds it, within 2%, every request in time.
+#[test]
+fn a_shedding_host_serves_at_capacity() {
+    for (cores, rate) in [("4", "800"), ("8", "2400"), ("16", "2000")] {
+        let r = run(&RunSpec::new("throttling").seed(9).set("mode", "load-shedding").set("traffic", "steady").set("cores", cores).set("arrival_rate", rate).limit(Limit::Until(120_000_000)));
+        let served = r.metrics["served"].as_f64().unwrap() / 120.0;
+        assert_close(&format!("served per second, {cores} cores at {rate}/s"), served, theory(&r, "capacity_rps"), 0.02);
+        assert_eq!(r.metrics["wasted"].as_f64(), Some(0.0));
+    }
+}

@@ -22,6 +22,7 @@ const BUSIEST = [
   ['rate-limiting', 'no-limit'],
   ['connection-pooling', 'pools-exhaust-db'],
   ['idempotency', 'no-keys'],
+  ['throttling', 'spike-no-throttling'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

@@ -28,6 +28,8 @@ pub struct Source {
     rate_knob: &'static str,
     shape: Shape,
     period_us: Micros,
+    /// A spike's height (the `spike` shape), as a multiple of the rate.
+    spike: f64,
     generation: u64,
     timeout_us: Micros,
     /// Requests carry a key (a user, a client address, a record id), uniform over
@@ -65,6 +67,7 @@ impl Source {
             rate_knob: "arrival_rate",
             shape: Shape::Steady,
             period_us: 1,
+            spike: crate::traffic::SPIKE,
             generation: 0,
             timeout_us,
             keys: KeyDist::uniform(keys),
@@ -87,6 +90,12 @@ impl Source {
     pub fn shaped(mut self, p: &Params) -> Self {
         self.shape = Shape::from_name(p.choice("traffic")).expect("choices are shape names");
         self.period_us = p.duration("traffic_period");
+        self
+    }
+
+    /// Spikes `height` times the rate (the `spike` shape), instead of 4.
+    pub fn spike(mut self, height: f64) -> Self {
+        self.spike = height;
         self
     }
 
@@ -133,7 +142,7 @@ impl Source {
         if self.rate_per_s <= 0.0 {
             return; // silent until a rate is set
         }
-        self.next_arrival_us += self.rng.exp(1e6 / (self.rate_per_s * self.shape.max_factor()));
+        self.next_arrival_us += self.rng.exp(1e6 / (self.rate_per_s * self.shape.max_factor_with(self.spike)));
         let at = self.next_arrival_us.round() as Micros;
         ctx.set_timer(at.saturating_sub(ctx.now()), self.generation << 1);
     }
@@ -142,12 +151,12 @@ impl Source {
     /// A steady shape accepts every one without a draw, so its traffic is a plain
     /// Poisson stream.
     fn accept(&mut self, t: Micros) -> bool {
-        self.shape == Shape::Steady || self.rng.unit() * self.shape.max_factor() < self.shape.factor(t, self.period_us)
+        self.shape == Shape::Steady || self.rng.unit() * self.shape.max_factor_with(self.spike) < self.shape.factor_with(t, self.period_us, self.spike)
     }
 
     /// The rate offered at `t`, in requests per second.
     pub fn rate_at(&self, t: Micros) -> f64 {
-        self.rate_per_s * self.shape.factor(t, self.period_us)
+        self.rate_per_s * self.shape.factor_with(t, self.period_us, self.spike)
     }
 
     fn end(&mut self, ctx: &mut Ctx, req: ReqId, outcome: Outcome) {

@@ -20,3 +20,5 @@ pub mod partitioning;
 pub mod rate_limiting;
 #[cfg(feature = "sharding")]
 pub mod sharding;
+#[cfg(feature = "throttling")]
+pub mod throttling;

@@ -26,3 +26,5 @@ pub mod rate_limiting;
 #[cfg(feature = "sharding")]
 pub mod sharding;
 pub mod theory;
+#[cfg(feature = "throttling")]
+pub mod throttling;
