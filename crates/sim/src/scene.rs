@@ -27,6 +27,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::idempotency::Idempotency,
     #[cfg(feature = "throttling")]
     &crate::scenes::throttling::Throttling,
+    #[cfg(feature = "monitoring")]
+    &crate::scenes::monitoring::Monitoring,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

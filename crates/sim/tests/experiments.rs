@@ -537,6 +537,22 @@ fn throttling_keeps_goodput_at_capacity_through_a_spike() {
     assert_eq!((metric(&oom, "crashed"), metric(&oom_shed, "crashed")), (1.0, 0.0));
 }
 
+/// Averages hide an incident on a few requests that the p99 shows; rare scrapes and a
+/// long `for` make the alert late; no incident, no alert.
+#[test]
+fn a_p99_alert_catches_what_the_mean_hides_and_scrapes_set_the_delay() {
+    let limit = Limit::Until(300_000_000);
+    let p99 = run(preset("monitoring", "p99-alert").limit(limit));
+    let mean = run(preset("monitoring", "mean-alert").limit(limit));
+    assert_eq!((metric(&p99, "alerts_fired"), metric(&p99, "missed_incidents")), (1.0, 0.0));
+    assert_eq!((metric(&mean, "alerts_fired"), metric(&mean, "missed_incidents")), (0.0, 1.0));
+    let slow = run(preset("monitoring", "slow-scrapes").limit(limit));
+    let fast = run(preset("monitoring", "slow-scrapes").set("scrape_interval", "10s").limit(limit));
+    assert!(metric(&slow, "detection_delay") >= metric(&fast, "detection_delay") + 20.0, "{} vs {}", metric(&slow, "detection_delay"), metric(&fast, "detection_delay"));
+    let quiet = run(RunSpec::new("monitoring").limit(limit));
+    assert_eq!((metric(&quiet, "alerts_fired"), metric(&quiet, "false_alerts")), (0.0, 0.0));
+}
+
 /// Every playable scene sets the reader at least one goal; each goal is met by its own
 /// step's setup (on a comparison, the compared side) and missed by the opposite setup
 /// (the other side, or the goal's own opposite knob), over the first 60 s.

@@ -204,3 +204,22 @@ fn a_shedding_host_serves_at_capacity() {
         assert_eq!(r.metrics["wasted"].as_f64(), Some(0.0));
     }
 }
+
+/// Monitoring: an alert fires `alert_for` after the first scrape whose window shows the
+/// incident. That is the next scrape when the incident began early in its window, and the
+/// one after at worst (a window that holds only the incident's last seconds may not tip
+/// the p99): the delay lies between `alert_for` and `alert_for + 2 scrape_interval`, and
+/// for an incident starting in the first third of a window, under `alert_for + scrape_interval`.
+#[test]
+fn detection_delay_is_alert_for_plus_at_most_one_scrape() {
+    for (scrape, alert_for) in [(15u64, 15u64), (10, 30), (30, 60)] {
+        for start in [20.0, 21.5, 27.3, 33.9] {
+            let r = run(&RunSpec::new("monitoring").seed(2).set("scrape_interval", &format!("{scrape}s")).set("alert_for", &format!("{alert_for}s")).set("incident_duration", "300s")
+                .fault(&format!("{start}s latency-spike")).limit(Limit::Until(400_000_000)));
+            let delay = r.metrics["detection_delay"].as_f64().unwrap_or(f64::NAN);
+            let early = (start % scrape as f64) < scrape as f64 / 3.0;
+            let most = (alert_for + if early { scrape } else { 2 * scrape }) as f64;
+            assert!(delay >= alert_for as f64 && delay <= most, "scrape {scrape}s, for {alert_for}s, incident at {start}s: alert after {delay}s, allowed {alert_for}..{most}");
+        }
+    }
+}

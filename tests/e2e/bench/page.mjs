@@ -23,6 +23,7 @@ const BUSIEST = [
   ['connection-pooling', 'pools-exhaust-db'],
   ['idempotency', 'no-keys'],
   ['throttling', 'spike-no-throttling'],
+  ['monitoring', 'slow-scrapes'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

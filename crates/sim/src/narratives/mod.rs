@@ -14,6 +14,8 @@ pub mod eventual_consistency;
 pub mod idempotency;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
+#[cfg(feature = "monitoring")]
+pub mod monitoring;
 #[cfg(feature = "partitioning")]
 pub mod partitioning;
 #[cfg(feature = "rate-limiting")]

@@ -19,6 +19,8 @@ pub mod idempotency;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
 pub mod measure;
+#[cfg(feature = "monitoring")]
+pub mod monitoring;
 #[cfg(feature = "partitioning")]
 pub mod partitioning;
 #[cfg(feature = "rate-limiting")]
