@@ -367,15 +367,26 @@ impl Component for Scraper {
 }
 
 /// The invariant, from the trace: the scrapes the scraper received, re-evaluated against
-/// the rule; whenever the condition has held for `alert_for`, the scraper must announce
-/// its alert at that very scrape. A fault anywhere resets the expectation (a scraper
-/// killed or hung forgets, and that is not the rule's fault).
+/// the rule; whenever the condition has held at every scrape for `alert_for`, the scraper
+/// must have announced its alert (at that scrape or before, and not resolved since). A
+/// fault anywhere starts the count again (a scraper killed or hung forgets its own).
 struct AlertsFire {
     scraper: NodeId,
     service: NodeId,
-    rule: Rule,
-    /// A scrape that must fire the alert when it arrives (at this time), not yet seen to.
+    threshold_us: u32,
+    for_us: Micros,
+    /// Since when the condition has held, as the checker counts it.
+    pending: Option<Micros>,
+    /// What the scraper last announced: firing or not.
+    firing: bool,
+    /// A scrape at which the alert must be firing, not yet seen to be.
     expected: Option<Micros>,
+}
+
+impl AlertsFire {
+    fn missed(at: Micros, violations: &mut Vec<String>) {
+        violations.push(format!("the rule's condition held for alert_for at the scrape of {:.3}s, and no alert fired", at as f64 / 1e6));
+    }
 }
 
 impl Checker for AlertsFire {
@@ -387,23 +398,30 @@ impl Checker for AlertsFire {
         if let Some(at) = self.expected
             && r.time() > at
         {
-            violations.push(format!("the rule's condition held for alert_for at the scrape of {:.3}s, and no alert fired", at as f64 / 1e6));
+            Self::missed(at, violations);
             self.expected = None;
         }
         match *r {
             Record::Send { t1, from, to, msg, .. } if from == self.service && to == self.scraper && msg.kind == Kind::Response => {
-                if self.rule.observe(t1, msg.value) {
+                if msg.value <= self.threshold_us {
+                    self.pending = None;
+                } else if t1 - *self.pending.get_or_insert(t1) >= self.for_us && !self.firing {
                     self.expected = Some(t1);
                 }
             }
             Record::Drop { from, to, why: DropReason::Hung | DropReason::Dead, .. } | Record::Bounce { from, to, .. } if from == self.service && to == self.scraper => {
                 self.expected = None;
-                self.rule = Rule { pending: None, firing: false, ..self.rule };
+                self.pending = None;
             }
-            Record::State { node, state: 1, t } if node == self.scraper && self.expected == Some(t) => self.expected = None,
+            Record::State { node, state, .. } if node == self.scraper => {
+                self.firing = state == 1;
+                if self.firing {
+                    self.expected = None;
+                }
+            }
             Record::Fault { .. } => {
                 self.expected = None;
-                self.rule = Rule { pending: None, firing: false, ..self.rule };
+                self.pending = None;
             }
             _ => {}
         }
@@ -411,7 +429,7 @@ impl Checker for AlertsFire {
 
     fn finish(&mut self, _end: &RunEnd, violations: &mut Vec<String>) {
         if let Some(at) = self.expected.take() {
-            violations.push(format!("the rule's condition held for alert_for at the scrape of {:.3}s, and no alert fired", at as f64 / 1e6));
+            Self::missed(at, violations);
         }
     }
 }
@@ -455,7 +473,7 @@ impl Scene for Monitoring {
         let scraper = w.add_node("scraper", "scraper", Box::new(Scraper { service, interval, signal, rule, fired: Vec::new(), last: (0.0, 0.0) }));
         let clients = crate::components::source::Source::new(service, p.float("arrival_rate"), 60 * US_PER_S, 1 << 40, w.stream("workload")).shaped(p);
         w.add_node("client", "client", Box::new(clients));
-        w.add_checker(Box::new(AlertsFire { scraper, service, rule, expected: None }));
+        w.add_checker(Box::new(AlertsFire { scraper, service, threshold_us: rule.threshold_us, for_us: rule.for_us, pending: None, firing: false, expected: None }));
         Box::new(MonitorProbe { service, scraper, threshold_ms: p.duration("alert_threshold") as f64 / 1e3, grace: p.duration("alert_for") + 2 * interval })
     }
 }
