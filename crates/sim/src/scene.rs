@@ -29,6 +29,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::throttling::Throttling,
     #[cfg(feature = "monitoring")]
     &crate::scenes::monitoring::Monitoring,
+    #[cfg(feature = "scaling")]
+    &crate::scenes::scaling::Scaling,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

@@ -553,6 +553,23 @@ fn a_p99_alert_catches_what_the_mean_hides_and_scrapes_set_the_delay() {
     assert_eq!((metric(&quiet, "alerts_fired"), metric(&quiet, "false_alerts")), (0.0, 0.0));
 }
 
+/// Vertically one machine stops at its USL ceiling and dies whole; horizontally the
+/// autoscaler follows the ramp until the shared database is the ceiling.
+#[test]
+fn vertical_stops_at_its_ceiling_horizontal_at_the_database() {
+    let limit = Limit::Until(150_000_000);
+    let vertical = run(preset("scaling", "vertical-ceiling").limit(limit));
+    assert!(metric(&vertical, "peak_rps") < 1.15 * metric(&vertical, "capacity_rps") && vertical.requests.rejected > 50_000);
+    let dead = run(preset("scaling", "vertical-ceiling").fault("30s kill app").limit(limit));
+    assert!(dead.requests.failed + dead.requests.rejected > dead.requests.sent * 3 / 4, "{:?}", dead.requests);
+    let auto = run(preset("scaling", "horizontal-autoscale").limit(limit));
+    let fixed = run(preset("scaling", "horizontal-autoscale").set("autoscale", "off").limit(limit));
+    assert!(metric(&auto, "nodes_max") >= 8.0 && metric(&auto, "peak_rps") > 3.0 * metric(&fixed, "peak_rps"));
+    assert!(metric(&auto, "cost_per_hour") > metric(&fixed, "cost_per_hour"));
+    let db = run(preset("scaling", "database-ceiling").limit(limit));
+    assert!(metric(&db, "nodes_max") == 16.0 && metric(&db, "peak_rps") < 1.1 * 3200.0, "{}", metric(&db, "peak_rps"));
+}
+
 /// Every playable scene sets the reader at least one goal; each goal is met by its own
 /// step's setup (on a comparison, the compared side) and missed by the opposite setup
 /// (the other side, or the goal's own opposite knob), over the first 60 s.

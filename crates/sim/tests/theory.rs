@@ -223,3 +223,19 @@ fn detection_delay_is_alert_for_plus_at_most_one_scrape() {
         }
     }
 }
+
+/// Scaling: under overload, what a node (or a set of nodes) completes follows the
+/// Universal Scalability Law for its σ and κ, as cores or nodes grow, within 4%; the
+/// database caps it past its own capacity.
+#[test]
+fn throughput_follows_the_universal_scalability_law() {
+    let usl = |n: f64| n / (1.0 + 0.03 * (n - 1.0) + 0.0005 * n * (n - 1.0));
+    for (mode, n) in [("vertical", 1u32), ("vertical", 4), ("vertical", 16), ("vertical", 64), ("horizontal", 2), ("horizontal", 4), ("horizontal", 6)] {
+        let mut spec = RunSpec::new("scaling").seed(4).set("mode", mode).set("traffic", "steady").set("arrival_rate", "20000").set("db_workers", "1024").limit(Limit::Until(30_000_000));
+        spec = if mode == "vertical" { spec.set("cores", &n.to_string()) } else { spec.set("cores", "4").set("nodes", &n.to_string()).set("autoscale", "off") };
+        let r = run(&spec);
+        let want = 100.0 * usl(f64::from(n)) * if mode == "vertical" { 1.0 } else { 4.0 };
+        let got = r.requests.completed as f64 / 30.0;
+        assert_close(&format!("{mode} with {n}: completed per second"), got, want, 0.04);
+    }
+}

@@ -24,6 +24,7 @@ const BUSIEST = [
   ['idempotency', 'no-keys'],
   ['throttling', 'spike-no-throttling'],
   ['monitoring', 'slow-scrapes'],
+  ['scaling', 'database-ceiling'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
