@@ -1,7 +1,6 @@
 import { test, expect } from '@playwright/test';
-import { act, compared, counts, measure, until, watchErrors } from './helpers.mjs';
+import { act, compared, counts, measure, pastSecond, until, watchErrors } from './helpers.mjs';
 
-const pastSecond = async (page, s) => expect.poll(async () => Number(((await page.getByTestId('counts').textContent()).match(/t = ([\d.]+)s/) || [])[1]), { timeout: 40_000 }).toBeGreaterThan(s);
 
 test('from the catalogue: keys keep lost answers from charging twice; the API crashed by click charges no one twice', async ({ page }, info) => {
   const errors = watchErrors(page);

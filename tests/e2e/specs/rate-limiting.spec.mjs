@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { act, compared, comparedText, counts, measure, until, watchErrors } from './helpers.mjs';
+import { act, compared, comparedText, counts, measure, pastSecond, until, watchErrors } from './helpers.mjs';
 
 /** A row of the side-by-side table: one number per algorithm, in ALGORITHMS order. */
 async function byAlgorithm(page, label) {
@@ -45,7 +45,7 @@ test('each "try this" step of rate limiting shows what its text claims', async (
   const errors = watchErrors(page);
   await page.goto('./?p=rate-limiting&speed=20');
   const step = (i) => page.locator('.try-this li').nth(i).getByRole('button', { name: 'Set it up' });
-  const pastFlood = async () => expect.poll(async () => Number(((await page.getByTestId('counts').textContent()).match(/t = ([\d.]+)s/) || [])[1]), { timeout: 30_000 }).toBeGreaterThan(14);
+  const pastFlood = () => pastSecond(page, 14);
 
   // 1. The token bucket: user-0 refused, everyone else served; the goal ticks.
   await step(0).click();

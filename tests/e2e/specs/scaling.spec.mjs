@@ -1,7 +1,6 @@
 import { test, expect } from '@playwright/test';
-import { act, counts, measure, until, watchErrors } from './helpers.mjs';
+import { act, counts, measure, pastSecond, until, watchErrors } from './helpers.mjs';
 
-const pastSecond = async (page, s) => expect.poll(async () => Number(((await page.getByTestId('counts').textContent()).match(/t = ([\d.]+)s/) || [])[1]), { timeout: 60_000 }).toBeGreaterThan(s);
 
 test('from the catalogue: the autoscaler adds nodes as the ramp climbs; the USL table; a node killed by click', async ({ page }, info) => {
   const errors = watchErrors(page);
