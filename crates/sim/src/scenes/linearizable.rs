@@ -26,7 +26,7 @@ pub fn check(ops: &[RegOp]) -> Option<String> {
     // Clusters by value: (earliest end, latest start, the write's start if recorded).
     let mut values: Vec<u32> = ops.iter().map(|o| o.value).collect();
     values.push(INITIAL);
-    crate::sort::sort(&mut values);
+    values.sort_unstable();
     values.dedup();
     let index = |v: u32| values.binary_search(&v).expect("every value is listed");
     let mut zone: Vec<(Micros, Micros, Option<Micros>)> = vec![(Micros::MAX, 0, None); values.len()];

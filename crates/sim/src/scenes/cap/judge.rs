@@ -56,9 +56,9 @@ impl KeyLog {
             // Reads of unrecorded values: from a write whose value is unknown, which may
             // have taken effect any time (the most lenient reading).
             let mut written: Vec<u32> = self.ops.iter().filter(|o| o.write).map(|o| o.value).collect();
-            crate::sort::sort(&mut written);
+            written.sort_unstable();
             let mut unknown: Vec<u32> = self.ops.iter().filter(|o| !o.write && o.value != INITIAL && written.binary_search(&o.value).is_err()).map(|o| o.value).collect();
-            crate::sort::sort(&mut unknown);
+            unknown.sort_unstable();
             unknown.dedup();
             self.ops.extend(unknown.into_iter().map(|value| RegOp { start: 0, end: Micros::MAX, write: true, value }));
         }
