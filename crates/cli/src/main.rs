@@ -3,6 +3,15 @@
 
 mod args;
 
+/// A line to stdout. A reader who closes the pipe early (`clusterlab run ... | head`) ends
+/// the output, quietly: `println!` would panic on the broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 use args::{Command, USAGE};
 use clusterlab_sim::catalogue::{CATALOGUE, playable};
 use clusterlab_sim::scene::find;
@@ -16,7 +25,7 @@ fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let result = args::parse(&argv).and_then(|cmd| match cmd {
         Command::Help => {
-            println!("{USAGE}");
+            out!("{USAGE}");
             Ok(())
         }
         Command::List => {
@@ -42,29 +51,29 @@ fn main() -> ExitCode {
 fn list() {
     for e in &CATALOGUE {
         let mark = if playable(e.id) { "playable" } else { "planned " };
-        println!("{:>2}  {:<22} {mark}  {}", e.number, e.id, e.summary);
+        out!("{:>2}  {:<22} {mark}  {}", e.number, e.id, e.summary);
     }
 }
 
 fn describe(id: &str) -> Result<(), String> {
     let info = find(id).map_err(|e| e.0)?.info();
-    println!("{} ({})\n\nknobs:", info.title, info.id);
+    out!("{} ({})\n\nknobs:", info.title, info.id);
     for k in &info.knobs {
         let unit = if k.unit.is_empty() { String::new() } else { format!(" [{}]", k.unit) };
         let live = if k.live { "  (live: can change while the run plays, with --at \"TIME set KNOB=VALUE\")" } else { "" };
-        println!("  {:<20} default {:<12}{unit}{live}\n      {}\n      allowed: {}", k.name, k.default, k.help, k.allowed());
+        out!("  {:<20} default {:<12}{unit}{live}\n      {}\n      allowed: {}", k.name, k.default, k.help, k.allowed());
     }
     if !info.actions.is_empty() {
-        println!("\nactions (--at \"TIME ACTION [ARG]\"):");
+        out!("\nactions (--at \"TIME ACTION [ARG]\"):");
         for a in info.actions {
-            println!("  {:<20} {}{}", a.name, a.help, a.arg.map(|w| format!(" (takes {w})")).unwrap_or_default());
+            out!("  {:<20} {}{}", a.name, a.help, a.arg.map(|w| format!(" (takes {w})")).unwrap_or_default());
         }
     }
-    println!("\npresets:");
+    out!("\npresets:");
     for p in &info.presets {
         let mut flags: Vec<String> = p.set.iter().map(|(k, v)| format!("--set {k}={v}")).collect();
         flags.extend(p.faults.iter().map(|f| format!("--fault \"{f}\"")));
-        println!("  {:<30} {}\n      {}\n      clusterlab run {} {}", p.name, p.title, p.about, info.id, flags.join(" "));
+        out!("  {:<30} {}\n      {}\n      clusterlab run {} {}", p.name, p.title, p.about, info.id, flags.join(" "));
     }
     Ok(())
 }
@@ -79,7 +88,7 @@ fn run(spec: &RunSpec, json: bool, log: Option<&args::LogFilter>) -> Result<(), 
     let wall_ms = start.elapsed().as_secs_f64() * 1e3;
     let report = Report::of(&sim, (wall_ms * 10.0).round() / 10.0);
     if json {
-        println!("{}", report.to_json());
+        out!("{}", report.to_json());
     } else {
         print_summary(&report);
     }
@@ -115,7 +124,7 @@ fn print_log(sim: &mut Sim, filter: &args::LogFilter) -> Result<(), String> {
     for e in log.entries() {
         let node = e.node.map(|n| nodes[n as usize].name.as_str());
         if word.is_none_or(|w| w == e.kind.name() || Some(w) == node) {
-            println!("{}", e.line());
+            out!("{}", e.line());
         }
     }
     Ok(())
@@ -127,7 +136,7 @@ fn ms(us: f64) -> String {
 
 fn print_summary(r: &Report) {
     let c = &r.requests;
-    println!(
+    out!(
         "{}  seed {}  virtual {:.1}s  {} events  {:.1} ms wall",
         r.pattern,
         r.seed,
@@ -135,29 +144,29 @@ fn print_summary(r: &Report) {
         r.events,
         r.wall_ms
     );
-    println!(
+    out!(
         "requests    sent {}  completed {}  rejected {}  failed {}  timed out {}  in flight {}",
         c.sent, c.completed, c.rejected, c.failed, c.timed_out, c.in_flight
     );
     let l = &r.latency_us;
-    println!("latency     mean {}  p50 {}  p95 {}  p99 {}  max {}", ms(l.mean), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.max));
-    println!("throughput  {:.1} req/s", r.throughput_rps);
+    out!("latency     mean {}  p50 {}  p95 {}  p99 {}  max {}", ms(l.mean), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.max));
+    out!("throughput  {:.1} req/s", r.throughput_rps);
     for (k, v) in &r.metrics {
-        println!("  {k:<24} {v}");
+        out!("  {k:<24} {v}");
     }
     for (k, v) in &r.theory {
-        println!("theory      {k} = {v}");
+        out!("theory      {k} = {v}");
     }
     let inv = &r.invariants;
-    println!("invariants  {} checks of: {}", inv.checked, inv.names.join("; "));
+    out!("invariants  {} checks of: {}", inv.checked, inv.names.join("; "));
     if inv.violation_count == 0 {
-        println!("            no violations");
+        out!("            no violations");
     } else {
-        println!("            {} VIOLATIONS, e.g.:", inv.violation_count);
+        out!("            {} VIOLATIONS, e.g.:", inv.violation_count);
         for v in &inv.violations {
-            println!("            [{}] at {}us: {}", v.invariant, v.at_us, v.detail);
+            out!("            [{}] at {}us: {}", v.invariant, v.at_us, v.detail);
         }
-        println!("            reproduce: {}", inv.reproduce.as_deref().unwrap_or(""));
+        out!("            reproduce: {}", inv.reproduce.as_deref().unwrap_or(""));
     }
 }
 
@@ -220,10 +229,10 @@ fn bench(requests: u64, json: bool, peer: bool, repeats: u32) {
     }
     let out = serde_json::json!({ "runs": rows, "peak_rss_kib": peak_rss_kib() });
     if json {
-        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+        out!("{}", serde_json::to_string_pretty(&out).expect("json"));
     } else {
         for r in out["runs"].as_array().expect("runs") {
-            println!(
+            out!(
                 "{:<16} {} transactions  {} events  {} ms  {:.2} M events/s",
                 r["scene"].as_str().unwrap_or(""),
                 r["transactions"],
@@ -232,7 +241,7 @@ fn bench(requests: u64, json: bool, peer: bool, repeats: u32) {
                 r["events_per_s"].as_f64().unwrap_or(0.0) / 1e6
             );
         }
-        println!("peak RSS {} KiB", out["peak_rss_kib"]);
+        out!("peak RSS {} KiB", out["peak_rss_kib"]);
     }
 }
 
@@ -253,9 +262,9 @@ fn bench_peer(requests: u64, json: bool, repeats: u32) {
         "repeats": repeats,
     });
     if json {
-        println!("{}", serde_json::to_string(&out).expect("json"));
+        out!("{}", serde_json::to_string(&out).expect("json"));
     } else {
-        println!(
+        out!(
             "peer workload  {} requests  {} ms  {:.0} requests/s  mean sojourn {} ms",
             requests, out["wall_ms"], out["requests_per_s"].as_f64().unwrap_or(0.0), out["mean_sojourn_ms"]
         );

@@ -26,3 +26,21 @@ fn a_filter_that_names_nothing_is_refused_with_what_exists() {
     assert_eq!(code, 2);
     assert!(err.contains("'nope'") && err.contains("nodes: b, a, client"), "{err}");
 }
+
+/// Output piped into a reader that has already gone (`| head -1` after its line): the
+/// run ends quietly, with no panic about the broken pipe. The reader closes before the
+/// run has printed anything (60 virtual seconds take tens of milliseconds to simulate).
+#[test]
+fn a_reader_that_stops_early_is_no_panic() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clusterlab"))
+        .args(["run", "load-balancing", "--until", "60s", "--log"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("it ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("panicked"), "{err}");
+}
