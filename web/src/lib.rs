@@ -6,6 +6,7 @@ pub mod bench;
 pub mod charts;
 pub mod dom;
 mod export;
+mod frame;
 pub mod fatal;
 mod keys;
 mod million;
@@ -13,6 +14,7 @@ mod page;
 pub mod runner;
 mod shell;
 pub mod stage;
+mod stats;
 mod views;
 
 pub use page::mount_page;

@@ -3,7 +3,8 @@
 //! place on the page.
 
 use crate::dom::esc;
-use crate::page::{Stats, Ui, draw_charts, draw_stage, now_ms, stats_due};
+use crate::frame::{draw_charts, draw_stage, stats_due};
+use crate::page::{Stats, Ui, now_ms};
 use crate::runner::Runner;
 use std::cell::Cell;
 

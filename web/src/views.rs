@@ -49,7 +49,7 @@ pub fn controls(s: &Scenario) -> String {
 }
 
 pub fn legend() -> String {
-    crate::page::legend_items().map(|(colour, label)| format!("<li><span class=\"swatch\" style=\"background:{colour}\"></span>{}</li>", esc(label))).collect()
+    crate::frame::legend_items().map(|(colour, label)| format!("<li><span class=\"swatch\" style=\"background:{colour}\"></span>{}</li>", esc(label))).collect()
 }
 
 pub fn knob_panel(s: &Scenario) -> String {
@@ -326,7 +326,7 @@ fn compare_table(ui: &Ui) -> String {
 fn side_by_side(ui: &Ui) -> String {
     let metrics = &ui.stats.metrics;
     let cells = |name: &str, open: &str, close: &str| match metrics.get(name) {
-        Some(serde_json::Value::Array(items)) => items.iter().map(|x| format!("{open}{}{close}", esc(&crate::page::show_measure(x)))).collect::<String>(),
+        Some(serde_json::Value::Array(items)) => items.iter().map(|x| format!("{open}{}{close}", esc(&crate::stats::show_measure(x)))).collect::<String>(),
         _ => String::new(),
     };
     let mut out = String::new();
