@@ -54,7 +54,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             stage: StageView { columns: &[&["client"], &["host"]], links: &[("client", "host")], paired: &[] },
             charts: vec![
                 Chart {
-                    title: "Goodput: answers that arrived in time (req/s)",
+                    title: "Goodput, answered in time (req/s)",
                     unit: "req/s",
                     lines: vec![
                         Line::measured("offered/s", "offered_rps", Colour::Blue),
