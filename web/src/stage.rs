@@ -223,7 +223,7 @@ fn draw_node(ctx: &Ctx2d, n: &Node, view: &NodeView, (cx, cy): (f64, f64), w: f6
     ctx.set_line_width(if hovered || !view.state.is_empty() { 2.0 } else { 1.0 });
     ctx.stroke_rect(x, y, w, h);
     if h >= 14.0 {
-        // Three lines (name, state, note) must fit inside the box.
+        // Three lines (name, state, note) must fit inside the box: each is squeezed to its width.
         let lines = if view.note.is_empty() { 2.0 } else { 3.0 };
         let size = (h * 0.34).min((h - 10.0) / lines).clamp(9.0, 13.0);
         ctx.set_font(&format!("{size:.0}px system-ui, sans-serif"));
@@ -232,7 +232,7 @@ fn draw_node(ctx: &Ctx2d, n: &Node, view: &NodeView, (cx, cy): (f64, f64), w: f6
         // Wide boxes put the queue beside the name; narrow ones on the second line.
         let wide = w >= 100.0;
         let label = if wide && !queue.is_empty() { format!("{}  {queue}", n.name) } else { n.name.clone() };
-        let _ = ctx.fill_text(&label, x + 4.0, y + size + 2.0);
+        let _ = ctx.fill_text_with_max_width(&label, x + 4.0, y + size + 2.0, w - 8.0);
         let word = match (word, view.state) {
             ("up", "") => String::new(),
             ("up", s) => s.to_string(),
@@ -242,11 +242,11 @@ fn draw_node(ctx: &Ctx2d, n: &Node, view: &NodeView, (cx, cy): (f64, f64), w: f6
         let status = if wide || queue.is_empty() { word } else { format!("{queue} {word}") };
         if !status.is_empty() && h >= 28.0 {
             ctx.set_fill_style_str(if view.state.is_empty() { "#ffb3b3" } else { tone_colour(view.tone) });
-            let _ = ctx.fill_text(&status, x + 4.0, y + 2.0 * size + 5.0);
+            let _ = ctx.fill_text_with_max_width(&status, x + 4.0, y + 2.0 * size + 5.0, w - 8.0);
         }
         if !view.note.is_empty() && h >= 40.0 {
             ctx.set_fill_style_str("#8b98a5");
-            let _ = ctx.fill_text(&view.note, x + 4.0, y + 3.0 * size + 8.0);
+            let _ = ctx.fill_text_with_max_width(&view.note, x + 4.0, y + 3.0 * size + 8.0, w - 8.0);
         }
     }
     if !n.alive {

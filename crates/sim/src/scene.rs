@@ -31,6 +31,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::monitoring::Monitoring,
     #[cfg(feature = "scaling")]
     &crate::scenes::scaling::Scaling,
+    #[cfg(feature = "two-phase-commit")]
+    &crate::scenes::two_phase_commit::TwoPhaseCommit,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

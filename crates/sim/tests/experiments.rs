@@ -593,8 +593,45 @@ fn every_goal_is_met_by_its_step_and_missed_by_the_opposite() {
             };
             let met = goal.check(&run(setup).metrics);
             assert_eq!(met, GoalState::Met, "{}: '{}' by its own step", info.id, goal.text);
-            let missed = goal.check(&run(opposite).metrics);
+            // The opposite may break the invariant itself (deciding alone in two-phase commit).
+            let mut sim = Sim::new(&opposite).unwrap();
+            sim.run();
+            let missed = goal.check(&Report::of(&sim, 0.0).metrics);
             assert!(matches!(missed, GoalState::Missed(..)), "{}: '{}' by the opposite setup: {missed:?}", info.id, goal.text);
         }
+    }
+}
+
+/// Two-phase commit: all commit or none; a coordinator crash after prepare blocks the
+/// participants that voted yes, holding their locks, until it recovers; a crash mid-commit
+/// is finished by recovery; participants that decide alone break atomicity, and the
+/// checker (from the trace) says so.
+#[test]
+fn two_phase_commit_blocks_on_a_coordinator_crash_and_heuristics_break_atomicity() {
+    let limit = Limit::Until(40_000_000);
+    let healthy = run(preset("two-phase-commit", "all-or-nothing").limit(limit));
+    assert_eq!(metric(&healthy, "atomicity_violations"), 0.0);
+    assert!(metric(&healthy, "blocked_time") < 0.5 && metric(&healthy, "locks_blocked_max") == 0.0);
+    let crash = run(preset("two-phase-commit", "coordinator-crash").limit(limit));
+    assert!(metric(&crash, "blocked_time") > 9.5, "blocked for the recovery time: {}", metric(&crash, "blocked_time"));
+    assert!(metric(&crash, "locks_blocked_max") >= 2.0);
+    assert_eq!(metric(&crash, "coordinator_recoveries"), 1.0);
+    let mid_commit = run(preset("two-phase-commit", "crash-during-commit").limit(limit));
+    assert!(metric(&mid_commit, "blocked_time") > 9.5);
+    // A participant that crashes after voting yes asks for the decision when it is back.
+    let part = run(RunSpec::new("two-phase-commit").set("participant_crash", "after-vote").limit(limit));
+    assert!(metric(&part, "blocked_time") > 9.5, "{}", metric(&part, "blocked_time"));
+    // Deciding alone: violations, caught from the trace (run_sim would refuse them).
+    for (name, extra) in [("heuristic-commit", None), ("crash-during-commit", Some(("in_doubt", "heuristic-abort")))] {
+        let mut spec = preset("two-phase-commit", name).limit(limit);
+        if let Some((k, v)) = extra {
+            spec = spec.set(k, v);
+        }
+        let mut sim = Sim::new(&spec).unwrap();
+        sim.run();
+        let r = Report::of(&sim, 0.0);
+        assert!(metric(&r, "heuristic_decisions") > 0.0);
+        assert!(metric(&r, "atomicity_violations") > 0.0 && r.invariants.violation_count > 0, "{name}: {:?}", r.invariants.violations);
+        assert!(metric(&r, "blocked_time") < 2.5, "locks freed after one or two timeouts: {}", metric(&r, "blocked_time"));
     }
 }

@@ -61,6 +61,10 @@ fn fault_for(names: &[String], kind: u8, a: usize, b: usize, at_us: u64, factor:
     ScheduledFault { at_us, fault }
 }
 
+/// Knob values that break a scene's invariant on purpose (its checker then says so):
+/// two-phase commit's participants deciding alone. The random runs keep the default.
+const BREAKS_ON_PURPOSE: &[(&str, &str)] = &[("in_doubt", "heuristic-commit"), ("in_doubt", "heuristic-abort")];
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -76,6 +80,14 @@ proptest! {
         for (spec, u) in scene.info().knobs.iter().zip(randoms.iter().cycle()) {
             let text = value_for(spec, u);
             params.set(spec.name, &text).map_err(|e| TestCaseError::fail(format!("in-range value refused: {e}")))?;
+        }
+        // Settings that break the invariant on purpose, for the reader to see it break.
+        for (knob, value) in BREAKS_ON_PURPOSE {
+            if let Some(spec) = params.specs().iter().find(|k| k.name == *knob)
+                && params.get(knob).to_text() == *value
+            {
+                params.set(knob, spec.default).unwrap();
+            }
         }
         // Knobs that do not make sense together are refused by name (tested below).
         prop_assume!(scene.check(&params).is_ok());

@@ -239,3 +239,17 @@ fn throughput_follows_the_universal_scalability_law() {
         assert_close(&format!("{mode} with {n}: completed per second"), got, want, 0.04);
     }
 }
+
+/// Two-phase commit: a transaction commits only if every participant votes yes, so with
+/// each voting no independently with chance p, the committed share is (1-p)^n. 200,000
+/// transactions a setting, no crash and no loss (where every vote arrives in time).
+#[test]
+fn commit_ratio_is_the_chance_that_every_participant_votes_yes() {
+    for (n, p) in [("2", "0.05"), ("3", "0.1"), ("6", "0.05"), ("16", "0.02")] {
+        let r = run(&RunSpec::new("two-phase-commit").seed(3).set("participants", n).set("vote_no_rate", p).set("arrival_rate", "2000").limit(Limit::Requests(200_000)));
+        let (committed, aborted) = (r.metrics["committed"].as_f64().unwrap(), r.metrics["aborted"].as_f64().unwrap());
+        let want = clusterlab_sim::scenes::two_phase_commit::commit_ratio(p.parse().unwrap(), n.parse().unwrap());
+        assert_close(&format!("commit ratio, {n} participants, vote no {p}"), committed / (committed + aborted), want, 0.01);
+        assert!((theory(&r, "commit_ratio") - want).abs() < 0.005);
+    }
+}

@@ -25,6 +25,7 @@ const BUSIEST = [
   ['throttling', 'spike-no-throttling'],
   ['monitoring', 'slow-scrapes'],
   ['scaling', 'database-ceiling'],
+  ['two-phase-commit', 'all-or-nothing'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

@@ -26,3 +26,5 @@ pub mod scaling;
 pub mod sharding;
 #[cfg(feature = "throttling")]
 pub mod throttling;
+#[cfg(feature = "two-phase-commit")]
+pub mod two_phase_commit;

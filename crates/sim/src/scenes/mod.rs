@@ -32,3 +32,5 @@ pub mod sharding;
 pub mod theory;
 #[cfg(feature = "throttling")]
 pub mod throttling;
+#[cfg(feature = "two-phase-commit")]
+pub mod two_phase_commit;
