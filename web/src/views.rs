@@ -333,14 +333,14 @@ fn side_by_side(ui: &Ui) -> String {
     for t in ui.scenario.scene.info().view.tables {
         let _ = write!(
             out,
-            "<table class=\"compare side\" data-testid=\"side-by-side\"><caption>{}</caption><thead><tr><th></th>{}</tr></thead><tbody>",
+            "<div class=\"scroll-x\"><table class=\"compare side\" data-testid=\"side-by-side\"><caption>{}</caption><thead><tr><th></th>{}</tr></thead><tbody>",
             esc(t.caption),
             cells(t.columns, "<th scope=\"col\">", "</th>")
         );
         for row in t.rows {
             let _ = write!(out, "<tr><th scope=\"row\">{}</th>{}</tr>", esc(row.label), cells(row.metric, "<td>", "</td>"));
         }
-        out += "</tbody></table>";
+        out += "</tbody></table></div>";
     }
     out
 }

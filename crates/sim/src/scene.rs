@@ -33,6 +33,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::scaling::Scaling,
     #[cfg(feature = "two-phase-commit")]
     &crate::scenes::two_phase_commit::TwoPhaseCommit,
+    #[cfg(feature = "saga")]
+    &crate::scenes::saga::Saga,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

@@ -635,3 +635,29 @@ fn two_phase_commit_blocks_on_a_coordinator_crash_and_heuristics_break_atomicity
         assert!(metric(&r, "blocked_time") < 2.5, "locks freed after one or two timeouts: {}", metric(&r, "blocked_time"));
     }
 }
+
+/// Saga: a failed step's predecessors are undone in reverse, and only those; the
+/// orchestrator resumes its sagas after a crash; a hung service strands choreographed
+/// sagas, which an orchestrator times out and cancels.
+#[test]
+fn sagas_end_booked_or_cancelled_and_choreography_strands_sagas_on_a_hung_service() {
+    let limit = Limit::Until(60_000_000);
+    let orchestrated = run(preset("saga", "orchestrated").limit(limit));
+    let compensated = metric(&orchestrated, "compensated");
+    assert!(compensated > 500.0 && metric(&orchestrated, "partial_left") == 0.0);
+    // Fewer compensations run than sagas cancelled times steps: only what ran is undone.
+    assert!(metric(&orchestrated, "compensations_run") < 3.0 * compensated);
+    assert!(metric(&orchestrated, "compensation_failures") > 50.0, "failed compensations are retried until they succeed");
+    let retried = run(preset("saga", "orchestrated").set("retries", "1").limit(limit));
+    assert!(metric(&retried, "completed_share") > 0.9 && metric(&orchestrated, "completed_share") < 0.75);
+    let crash = run(preset("saga", "orchestrator-crash").limit(limit));
+    assert!(metric(&crash, "resumed") >= 1.0 && metric(&crash, "open") == 0.0 && metric(&crash, "partial_left") == 0.0);
+    let hung = run(preset("saga", "hotel-hangs").limit(limit));
+    let owned = run(preset("saga", "hotel-hangs").set("style", "orchestration").limit(limit));
+    assert!(metric(&hung, "stuck") > 300.0, "{}", metric(&hung, "stuck"));
+    assert_eq!((metric(&owned, "stuck"), metric(&owned, "open")), (0.0, 0.0));
+    assert!(metric(&owned, "timeouts") > 300.0);
+    // A slow hotel answers after its timeout: its step ran, and is undone with the rest.
+    let slow = run(preset("saga", "orchestrated").fault("20s slow hotel x100").limit(limit));
+    assert!(metric(&slow, "timeouts") > 100.0 && metric(&slow, "partial_left") == 0.0 && metric(&slow, "open") < 100.0);
+}

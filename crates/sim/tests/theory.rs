@@ -253,3 +253,17 @@ fn commit_ratio_is_the_chance_that_every_participant_votes_yes() {
         assert!((theory(&r, "commit_ratio") - want).abs() < 0.005);
     }
 }
+
+/// Saga: a trip books in full when each of its four steps succeeds within its attempts;
+/// with each attempt failing independently with chance p, that is (1 - p^(retries+1))^4.
+/// 100,000 sagas a setting, both styles, no faults (steps far shorter than the timeout).
+#[test]
+fn completed_share_is_the_chance_that_every_step_succeeds_in_its_attempts() {
+    for (style, p, retries) in [("orchestration", "0.1", "0"), ("orchestration", "0.3", "1"), ("choreography", "0.2", "0"), ("choreography", "0.5", "2")] {
+        let r = run(&RunSpec::new("saga").seed(5).set("style", style).set("step_failure_rate", p).set("retries", retries).set("arrival_rate", "1000").limit(Limit::Requests(100_000)));
+        let (done, undone) = (r.metrics["completed"].as_f64().unwrap(), r.metrics["compensated"].as_f64().unwrap());
+        let want = clusterlab_sim::scenes::saga::completed_share(p.parse().unwrap(), retries.parse().unwrap());
+        assert_close(&format!("share booked in full, {style}, p {p}, retries {retries}"), done / (done + undone), want, 0.015);
+        assert!((theory(&r, "completed_share") - want).abs() < 0.005);
+    }
+}

@@ -26,6 +26,7 @@ const BUSIEST = [
   ['monitoring', 'slow-scrapes'],
   ['scaling', 'database-ceiling'],
   ['two-phase-commit', 'all-or-nothing'],
+  ['saga', 'orchestrated'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

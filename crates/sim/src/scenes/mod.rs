@@ -25,6 +25,8 @@ pub mod monitoring;
 pub mod partitioning;
 #[cfg(feature = "rate-limiting")]
 pub mod rate_limiting;
+#[cfg(feature = "saga")]
+pub mod saga;
 #[cfg(feature = "scaling")]
 pub mod scaling;
 #[cfg(feature = "sharding")]

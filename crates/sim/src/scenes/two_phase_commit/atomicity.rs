@@ -6,15 +6,13 @@
 
 use super::nodes::{ABORT, COMMITTED, DONE_ABORT, DONE_COMMIT, NO};
 use crate::check::Checker;
+use crate::idmap::IdWindow;
 use crate::msg::NodeId;
 use crate::time::Micros;
 use crate::trace::Record;
-use std::collections::VecDeque;
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default)]
 struct Seen {
-    /// When the transaction (or a later one) was first seen.
-    first: Micros,
     settled: bool,
     /// Participants (by bit) that committed, and that aborted.
     committed: u32,
@@ -30,17 +28,16 @@ pub struct Atomicity {
     /// Every participant, by bit: a transaction all have applied, and whose client was
     /// told, is settled and let go.
     all: u32,
-    /// Transactions by id from `base` on (ids are handed out in order): a window that
-    /// lets go from the front what is settled, or watched for `keep`.
-    seen: VecDeque<Seen>,
-    base: u64,
+    /// Transactions by id (handed out in order): let go from the front once settled,
+    /// or watched for `keep`.
+    seen: IdWindow<Seen>,
     /// How long a transaction is watched after it was first seen.
     keep: Micros,
 }
 
 impl Atomicity {
     pub fn new(coordinator: NodeId, client: NodeId, participants: u32, keep: Micros) -> Self {
-        Atomicity { coordinator, client, all: (1 << participants) - 1, seen: VecDeque::new(), base: 0, keep }
+        Atomicity { coordinator, client, all: (1 << participants) - 1, seen: IdWindow::default(), keep }
     }
 }
 
@@ -72,15 +69,8 @@ impl Checker for Atomicity {
             return;
         };
         let id = msg.key;
-        if id < self.base {
-            return;
-        }
-        let at = (id - self.base) as usize;
-        if at >= self.seen.len() {
-            // Ids skipped over (all their messages lost, say) are watched from now on too.
-            self.seen.resize(at + 1, Seen { first: t, ..Seen::default() });
-        }
-        let s = &mut self.seen[at];
+        // Ids skipped over (all their messages lost, say) are watched from now on too.
+        let Some(s) = self.seen.entry(id, t) else { return };
         match (bit, commit) {
             (0, c) => s.told = if c { 1 } else { 2 },
             (b, true) => s.committed |= b,
@@ -88,11 +78,7 @@ impl Checker for Atomicity {
         }
         if s.told != 0 && s.committed | s.aborted == self.all && !s.reported && (s.committed == 0 || s.aborted == 0) && (s.told == 1) == (s.committed != 0) {
             s.settled = true;
-            let keep = self.keep;
-            while self.seen.front().is_some_and(|f| f.settled || f.first + keep <= t) {
-                self.seen.pop_front();
-                self.base += 1;
-            }
+            let _ = self.seen.trim(t.saturating_sub(self.keep), |s| s.settled);
             return;
         }
         let mixed = s.committed != 0 && s.aborted != 0;
