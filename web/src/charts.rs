@@ -105,7 +105,7 @@ pub fn draw(canvas: HtmlCanvasElement, title: &str, unit: &str, lines: &[Line], 
         ctx.move_to(left, y);
         ctx.line_to(right, y);
         ctx.stroke();
-        let _ = ctx.fill_text(&format_value(v), left - 4.0, y + 3.5);
+        let _ = ctx.fill_text(&format_tick(v, y_step), left - 4.0, y + 3.5);
         v += y_step;
     }
     ctx.set_text_align("left");
@@ -182,6 +182,16 @@ fn round_step(raw: f64) -> f64 {
     let base = 10f64.powf(raw.log10().floor());
     let m = raw / base;
     base * if m <= 1.0 { 1.0 } else if m <= 2.0 { 2.0 } else if m <= 5.0 { 5.0 } else { 10.0 }
+}
+
+/// A tick's label: as many decimals as the step between ticks needs (0.005 apart is
+/// shown as 0.005, 0.010, ...), so that neighbouring ticks never read the same.
+fn format_tick(v: f64, step: f64) -> String {
+    if step >= 1.0 {
+        return format_value(v);
+    }
+    let decimals = (1..=6).find(|d| ((step * 10f64.powi(*d)).round() - step * 10f64.powi(*d)).abs() < 1e-6).unwrap_or(6) as usize;
+    format!("{v:.decimals$}")
 }
 
 fn format_value(y: f64) -> String {

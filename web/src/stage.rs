@@ -12,7 +12,8 @@ use web_sys::CanvasRenderingContext2d as Ctx2d;
 pub struct Layout {
     pub centres: Vec<(f64, f64)>,
     pub box_w: f64,
-    pub box_h: f64,
+    /// Each node's box height: a column of few nodes gets taller boxes than a crowded one.
+    pub box_h: Vec<f64>,
 }
 
 impl Layout {
@@ -21,12 +22,11 @@ impl Layout {
         let column_of = |role: &str| view.columns.iter().position(|c| c.contains(&role)).unwrap_or(columns / 2);
         let used: Vec<usize> = (0..columns).filter(|c| nodes.iter().any(|n| column_of(n.role) == *c)).collect();
         let per_column: Vec<usize> = used.iter().map(|c| nodes.iter().filter(|n| column_of(n.role) == *c).count()).collect();
-        let tallest = per_column.iter().copied().max().unwrap_or(1).max(1) as f64;
         let box_w = (width / (used.len() as f64 * 2.2)).clamp(56.0, 130.0);
         // Room for half a box at each edge, whatever the width.
         let margin_x = box_w / 2.0 + (width * 0.04).clamp(6.0, 40.0);
-        let box_h = ((height - 16.0) / tallest * 0.78).clamp(7.0, 46.0);
         let mut seen = vec![0usize; columns];
+        let mut box_h = Vec::with_capacity(nodes.len());
         let centres = nodes
             .iter()
             .map(|n| {
@@ -42,6 +42,7 @@ impl Layout {
                     x += if x > width / 2.0 { -box_w * 1.1 } else { box_w * 1.1 };
                 }
                 let y = height * (i + 0.5) / count;
+                box_h.push(((height - 16.0) / count * 0.78).clamp(7.0, 46.0));
                 (x, y)
             })
             .collect();
@@ -50,7 +51,7 @@ impl Layout {
 
     /// The node under a point, if any.
     pub fn node_at(&self, x: f64, y: f64) -> Option<usize> {
-        self.centres.iter().position(|(cx, cy)| (x - cx).abs() <= self.box_w / 2.0 + 4.0 && (y - cy).abs() <= self.box_h / 2.0 + 4.0)
+        self.centres.iter().zip(&self.box_h).position(|((cx, cy), h)| (x - cx).abs() <= self.box_w / 2.0 + 4.0 && (y - cy).abs() <= h / 2.0 + 4.0)
     }
 }
 
@@ -139,13 +140,14 @@ pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, h
     draw_dots(ctx, runner, &layout, speed);
 
     for (i, n) in nodes.iter().enumerate() {
-        draw_node(ctx, n, &views[i], layout.centres[i], layout.box_w, layout.box_h, hover == Some(i));
+        let box_h = layout.box_h[i];
+        draw_node(ctx, n, &views[i], layout.centres[i], layout.box_w, box_h, hover == Some(i));
         if owners[i] {
             let (cx, cy) = layout.centres[i];
-            let side = (layout.box_h / 3.0).clamp(4.0, 10.0);
+            let side = (box_h / 3.0).clamp(4.0, 10.0);
             ctx.set_fill_style_str(owner_colour(i as u32));
             // Bottom right, clear of the name and above the load bar.
-            ctx.fill_rect(cx + layout.box_w / 2.0 - side - 2.0, cy + layout.box_h / 2.0 - side - 5.0, side, side);
+            ctx.fill_rect(cx + layout.box_w / 2.0 - side - 2.0, cy + box_h / 2.0 - side - 5.0, side, side);
         }
     }
     layout

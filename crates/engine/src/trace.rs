@@ -43,6 +43,18 @@ impl Record {
         }
     }
 
+    /// A message a component sent, whatever became of it: when, from its sender to its
+    /// receiver (a bounce record names the dead receiver first), and whether it arrived.
+    /// What a component sent, it did: checkers that read outcomes off the wire use this.
+    pub fn message(&self) -> Option<(Micros, NodeId, NodeId, Msg, bool)> {
+        match *self {
+            Record::Send { t0, from, to, msg, .. } => Some((t0, from, to, msg, true)),
+            Record::Bounce { t0, from: dead, to: sender, msg, .. } => Some((t0, sender, dead, msg, false)),
+            Record::Drop { t, from, to, msg, .. } => Some((t, from, to, msg, false)),
+            _ => None,
+        }
+    }
+
     /// The request a record belongs to, if any (health checks have none).
     pub fn request(&self) -> Option<ReqId> {
         match self {

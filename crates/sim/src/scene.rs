@@ -35,6 +35,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::two_phase_commit::TwoPhaseCommit,
     #[cfg(feature = "saga")]
     &crate::scenes::saga::Saga,
+    #[cfg(feature = "async-processing")]
+    &crate::scenes::async_processing::AsyncProcessing,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

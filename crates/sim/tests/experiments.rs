@@ -661,3 +661,28 @@ fn sagas_end_booked_or_cancelled_and_choreography_strands_sagas_on_a_hung_servic
     let slow = run(preset("saga", "orchestrated").fault("20s slow hotel x100").limit(limit));
     assert!(metric(&slow, "timeouts") > 100.0 && metric(&slow, "partial_left") == 0.0 && metric(&slow, "open") < 100.0);
 }
+
+/// Async processing: sending the e-mail inside the request saturates the web threads and
+/// makes users wait seconds; a queue answers in milliseconds. An SMTP outage becomes a
+/// backlog, retries and dead letters (or drops, without a DLQ); crashed workers' jobs go
+/// out again and none vanish.
+#[test]
+fn a_queue_answers_at_once_absorbs_an_outage_and_loses_no_job() {
+    let limit = Limit::Until(60_000_000);
+    let sync = run(preset("async-processing", "sync-saturates").limit(limit));
+    let queued = run(preset("async-processing", "sync-saturates").set("mode", "async").limit(limit));
+    let p50 = |r: &Report| r.metrics["response_latency"][0].as_f64().unwrap();
+    assert!(p50(&sync) > 2000.0 && metric(&sync, "web_busy") > 0.9, "{} {}", p50(&sync), metric(&sync, "web_busy"));
+    assert!(p50(&queued) < 20.0 && metric(&queued, "web_busy") < 0.05);
+    let outage = run(preset("async-processing", "smtp-outage").limit(Limit::Until(80_000_000)));
+    let no_dlq = run(preset("async-processing", "smtp-outage").set("dlq", "off").limit(Limit::Until(80_000_000)));
+    assert!(metric(&outage, "dead_lettered") > 100.0 && metric(&outage, "discarded") == 0.0);
+    assert!(metric(&no_dlq, "discarded") > 100.0 && metric(&no_dlq, "dead_lettered") == 0.0);
+    assert!(metric(&outage, "queue_depth_max") > 50.0 && metric(&outage, "retried") > 500.0);
+    assert!(p50(&outage) < 20.0, "users are answered at once through the outage");
+    let crash = run(preset("async-processing", "worker-crash").limit(limit));
+    assert!(metric(&crash, "redelivered") >= 2.0 && metric(&crash, "vanished") == 0.0);
+    for r in [&sync, &queued, &outage, &no_dlq, &crash] {
+        assert_eq!(metric(r, "vanished"), 0.0);
+    }
+}

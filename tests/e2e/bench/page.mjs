@@ -27,6 +27,7 @@ const BUSIEST = [
   ['scaling', 'database-ceiling'],
   ['two-phase-commit', 'all-or-nothing'],
   ['saga', 'orchestrated'],
+  ['async-processing', 'smtp-outage'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

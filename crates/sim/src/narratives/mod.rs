@@ -1,5 +1,7 @@
 //! Each scene's story, one file per scene.
 
+#[cfg(feature = "async-processing")]
+pub mod async_processing;
 #[cfg(feature = "caching")]
 pub mod caching;
 #[cfg(feature = "cap")]

@@ -1,5 +1,7 @@
 //! The scenes: one pattern each, built from the shared components.
 
+#[cfg(feature = "async-processing")]
+pub mod async_processing;
 #[cfg(feature = "caching")]
 pub mod caching;
 #[cfg(feature = "cap")]

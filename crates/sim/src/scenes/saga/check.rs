@@ -43,11 +43,7 @@ impl Checker for Ends {
 
     fn on_record(&mut self, r: &Record, violations: &mut Vec<String>) {
         // Sent is done: whether it arrives, bounces or is lost on the way.
-        let (t, from, to, msg) = match *r {
-            Record::Send { t0, from, to, msg, .. } | Record::Bounce { t0, from, to, msg, .. } => (t0, from, to, msg),
-            Record::Drop { t, from, to, msg, .. } => (t, from, to, msg),
-            _ => return,
-        };
+        let Some((t, from, to, msg, _)) = r.message() else { return };
         let id = msg.key;
         // A request bounced back to the traveller carries its key, not a saga's.
         if msg.kind == Kind::Request {
@@ -74,8 +70,9 @@ impl Checker for Ends {
         }
         let (op, step) = op_of(msg.tag);
         let Some(s) = self.seen.entry(id, t) else { return };
-        // After the end, nothing may change: a step done after a cancel is a trip half booked.
-        if s.ended != 0 && (op == DONE || (op == UNDONE && msg.value == 1)) {
+        // After the end nothing may change: a step done after a cancel is a trip half booked,
+        // one undone after a booking too (a step done again, repeating itself, is fine).
+        if (s.ended == 2 && op == DONE) || (s.ended == 1 && op == UNDONE && msg.value == 1) {
             violations.push(format!("saga {id}: {} {} after the saga ended {}", super::SERVICES[step], if op == DONE { "done" } else { "undone" }, if s.ended == 1 { "booked" } else { "cancelled" }));
         }
         match op {
@@ -145,6 +142,11 @@ mod tests {
         let v = check(&[done(0), undone(0, 1), send(C, CLIENT, 5, Kind::Error, 0, 0), done(1)]);
         assert_eq!(v.len(), 1);
         assert!(v[0].contains("hotel done after the saga ended cancelled"), "{v:?}");
+    }
+
+    #[test]
+    fn a_step_repeating_its_done_after_a_booking_is_fine() {
+        assert!(check(&[done(0), done(1), done(2), done(3), send(C, CLIENT, 5, Kind::Response, 0, 0), done(3)]).is_empty());
     }
 
     #[test]

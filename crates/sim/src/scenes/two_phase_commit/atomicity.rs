@@ -48,11 +48,7 @@ impl Checker for Atomicity {
 
     fn on_record(&mut self, r: &Record, violations: &mut Vec<String>) {
         // Sent is applied: whether it arrives, bounces or is lost on the way.
-        let (t, from, to, msg) = match *r {
-            Record::Send { t0, from, to, msg, .. } | Record::Bounce { t0, from, to, msg, .. } => (t0, from, to, msg),
-            Record::Drop { t, from, to, msg, .. } => (t, from, to, msg),
-            _ => return,
-        };
+        let Some((t, from, to, msg, _)) = r.message() else { return };
         let (bit, commit) = if to == self.coordinator && from != self.client {
             match msg.tag {
                 DONE_COMMIT => (1u32 << msg.value, true),
