@@ -37,6 +37,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::saga::Saga,
     #[cfg(feature = "async-processing")]
     &crate::scenes::async_processing::AsyncProcessing,
+    #[cfg(feature = "microservices")]
+    &crate::scenes::microservices::Microservices,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

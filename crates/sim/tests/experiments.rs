@@ -686,3 +686,19 @@ fn a_queue_answers_at_once_absorbs_an_outage_and_loses_no_job() {
         assert_eq!(metric(r, "vanished"), 0.0);
     }
 }
+
+/// Microservices: fan-out makes the rare slow call common and the p99 the slow call's;
+/// availability multiplies down; one service down fails every request.
+#[test]
+fn fan_out_makes_the_slowest_leaf_everyones_latency_and_multiplies_availability_down() {
+    let limit = Limit::Until(40_000_000);
+    let ten = run(preset("microservices", "fan-out-tail").limit(limit));
+    let one = run(preset("microservices", "fan-out-tail").set("fan_out", "1").limit(limit));
+    assert!(ten.latency_us.p95 > 250_000.0 && one.latency_us.p95 < 50_000.0, "p95 {} vs {}", ten.latency_us.p95, one.latency_us.p95);
+    assert!(metric(&ten, "slow_share") > 5.0 * metric(&one, "slow_share"));
+    let micro = run(preset("microservices", "availability-multiplies").limit(limit));
+    let mono = run(preset("microservices", "availability-multiplies").set("architecture", "monolith").limit(limit));
+    assert!(metric(&micro, "availability") < 0.93 && metric(&mono, "availability") > 0.98);
+    let down = run(preset("microservices", "one-service-down").limit(limit));
+    assert!(metric(&down, "availability") < 0.8 && down.requests.failed > 1500);
+}

@@ -267,3 +267,20 @@ fn completed_share_is_the_chance_that_every_step_succeeds_in_its_attempts() {
         assert!((theory(&r, "completed_share") - want).abs() < 0.005);
     }
 }
+
+/// Microservices, tail at scale: a request that fans out to N services touches at least
+/// one slow call with chance 1-(1-p)^N, and succeeds with chance a^N. 100,000 requests a
+/// setting; slow calls (300 ms) stand far above normal ones (exp 5 ms), so a request is
+/// slow exactly when one of its calls is (failed requests, answered at once, are the small
+/// difference: 1-a^N of them).
+#[test]
+fn fan_out_touches_a_slow_leaf_with_1_minus_1_minus_p_to_the_n_and_availability_multiplies() {
+    for (n, p, a) in [("1", "0.01", "0.999"), ("4", "0.02", "0.99"), ("10", "0.01", "0.99"), ("12", "0.05", "0.995")] {
+        let r = run(&RunSpec::new("microservices").seed(8).set("fan_out", n).set("slow_probability", p).set("service_availability", a).set("arrival_rate", "2000").limit(Limit::Requests(100_000)));
+        let (n, p, a): (i32, f64, f64) = (n.parse().unwrap(), p.parse().unwrap(), a.parse().unwrap());
+        let slow = 1.0 - (1.0 - p).powi(n);
+        assert_close(&format!("availability, N {n}, a {a}"), r.metrics["availability"].as_f64().unwrap(), a.powi(n), 0.005);
+        assert_close(&format!("slow share, N {n}, p {p}"), r.metrics["slow_share"].as_f64().unwrap(), slow, 0.08 + (1.0 - a.powi(n)));
+        assert!((theory(&r, "slow_share") - slow).abs() < 0.005 && (theory(&r, "availability") - a.powi(n)).abs() < 0.005);
+    }
+}

@@ -28,6 +28,7 @@ const BUSIEST = [
   ['two-phase-commit', 'all-or-nothing'],
   ['saga', 'orchestrated'],
   ['async-processing', 'smtp-outage'],
+  ['microservices', 'fan-out-tail'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

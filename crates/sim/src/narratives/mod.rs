@@ -16,6 +16,8 @@ pub mod eventual_consistency;
 pub mod idempotency;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
+#[cfg(feature = "microservices")]
+pub mod microservices;
 #[cfg(feature = "monitoring")]
 pub mod monitoring;
 #[cfg(feature = "partitioning")]

@@ -21,6 +21,8 @@ pub mod idempotency;
 #[cfg(feature = "load-balancing")]
 pub mod load_balancing;
 pub mod measure;
+#[cfg(feature = "microservices")]
+pub mod microservices;
 #[cfg(feature = "monitoring")]
 pub mod monitoring;
 #[cfg(feature = "partitioning")]
