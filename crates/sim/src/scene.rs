@@ -39,6 +39,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::async_processing::AsyncProcessing,
     #[cfg(feature = "microservices")]
     &crate::scenes::microservices::Microservices,
+    #[cfg(feature = "event-driven")]
+    &crate::scenes::event_driven::EventDriven,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

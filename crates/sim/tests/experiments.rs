@@ -702,3 +702,26 @@ fn fan_out_makes_the_slowest_leaf_everyones_latency_and_multiplies_availability_
     let down = run(preset("microservices", "one-service-down").limit(limit));
     assert!(metric(&down, "availability") < 0.8 && down.requests.failed > 1500);
 }
+
+/// Event-driven: a consumer's death moves its partitions (a rebalance); at-least-once
+/// repeats what was written since the last commit and loses nothing, at-most-once loses
+/// what was in hand; services that skip repeats make crashes cost nothing; spare
+/// consumers sit idle; without an ordering key a user's events are applied out of order.
+#[test]
+fn delivery_guarantees_decide_what_a_consumer_crash_costs() {
+    let limit = Limit::Until(40_000_000);
+    let least = run(preset("event-driven", "crash-at-least-once").limit(limit));
+    let most = run(preset("event-driven", "crash-at-most-once").limit(limit));
+    assert!(metric(&least, "duplicates") > 50.0 && metric(&least, "lost") == 0.0, "{} {}", metric(&least, "duplicates"), metric(&least, "lost"));
+    assert!(metric(&most, "lost") >= 1.0 && metric(&most, "duplicates") < 10.0);
+    assert!(metric(&least, "rebalances") >= 3.0, "the death and the return each deal the partitions again");
+    let once = run(preset("event-driven", "consumer-crashes").set("delivery", "effectively-once").limit(limit));
+    let plain = run(preset("event-driven", "consumer-crashes").limit(limit));
+    assert!(metric(&once, "crashes") > 3.0 && metric(&once, "duplicates") == 0.0 && metric(&once, "lost") == 0.0);
+    assert!(metric(&plain, "duplicates") > 100.0);
+    let spare = run(preset("event-driven", "more-consumers-than-partitions").limit(limit));
+    assert_eq!(metric(&spare, "idle_consumers"), 2.0);
+    let unordered = run(preset("event-driven", "no-ordering-key").limit(limit));
+    let ordered = run(preset("event-driven", "no-ordering-key").set("ordering_key", "on").limit(limit));
+    assert!(metric(&unordered, "out_of_order") > 0.0 && metric(&ordered, "out_of_order") == 0.0);
+}

@@ -29,6 +29,7 @@ const BUSIEST = [
   ['saga', 'orchestrated'],
   ['async-processing', 'smtp-outage'],
   ['microservices', 'fan-out-tail'],
+  ['event-driven', 'consumer-crashes'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

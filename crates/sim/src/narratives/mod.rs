@@ -10,6 +10,8 @@ pub mod cap;
 pub mod circuit_breaker;
 #[cfg(feature = "connection-pooling")]
 pub mod connection_pooling;
+#[cfg(feature = "event-driven")]
+pub mod event_driven;
 #[cfg(feature = "eventual-consistency")]
 pub mod eventual_consistency;
 #[cfg(feature = "idempotency")]
