@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { act, compared, measure, measureText, numbers, pastSecond, setUp, watchErrors } from './helpers.mjs';
+import { act, compared, settles, measure, measureText, numbers, pastSecond, setUp, watchErrors } from './helpers.mjs';
 
 
 test('from the catalogue: the queue answers at once and retries in the background; a worker killed by click loses no job', async ({ page }, info) => {
@@ -33,7 +33,6 @@ test('each "try this" step of async processing shows what its text claims', asyn
   const errors = watchErrors(page);
   await page.goto('./?p=async-processing&speed=20');
   const step = (i) => page.locator('.try-this li').nth(i).getByRole('button', { name: 'Set it up' });
-  const settles = async (label, pred) => expect.poll(async () => pred(...(await compared(page, label))), { timeout: 30_000 }).toBe(true);
   const bothNumbers = async (label) => {
     const cells = page.getByTestId('compare').locator('tr', { hasText: label }).locator('td');
     return [numbers(await cells.nth(0).textContent()), numbers(await cells.nth(1).textContent())];
@@ -42,7 +41,7 @@ test('each "try this" step of async processing shows what its text claims', asyn
   // 1. Sync against async: threads saturated and seconds of waiting, against milliseconds; the goal ticks on the async side.
   await setUp(page, step(0));
   await pastSecond(page, 30);
-  await settles('web threads busy, mean', (sync, queued) => sync > 0.9 && queued < 0.05);
+  await settles(page, 'web threads busy, mean', (sync, queued) => sync > 0.9 && queued < 0.05);
   const [sync, queued] = await bothNumbers("user's answer, p50 · p99");
   expect(sync[0]).toBeGreaterThan(2000);
   expect(queued[1]).toBeLessThan(100);
@@ -51,8 +50,8 @@ test('each "try this" step of async processing shows what its text claims', asyn
   // 2. The SMTP outage: dead letters with a DLQ, drops without one.
   await setUp(page, step(1));
   await pastSecond(page, 45);
-  await settles('jobs dead-lettered', (dlq, none) => dlq > 50 && none === 0);
-  await settles('jobs dropped (no DLQ)', (dlq, none) => dlq === 0 && none > 50);
+  await settles(page, 'jobs dead-lettered', (dlq, none) => dlq > 50 && none === 0);
+  await settles(page, 'jobs dropped (no DLQ)', (dlq, none) => dlq === 0 && none > 50);
 
   // 3. Workers crash and freeze mid-job: jobs go out again, none vanish.
   await setUp(page, step(2));

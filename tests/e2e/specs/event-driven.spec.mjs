@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { act, compared, measure, pastSecond, setUp, watchErrors } from './helpers.mjs';
+import { act, compared, settles, measure, pastSecond, setUp, watchErrors } from './helpers.mjs';
 
 
 test('from the catalogue: a consumer killed by click rebalances the group; at-least-once repeats and loses nothing', async ({ page }, info) => {
@@ -26,29 +26,28 @@ test('each "try this" step of event-driven architecture shows what its text clai
   const errors = watchErrors(page);
   await page.goto('./?p=event-driven&speed=20');
   const step = (i) => page.locator('.try-this li').nth(i).getByRole('button', { name: 'Set it up' });
-  const settles = async (label, pred) => expect.poll(async () => pred(...(await compared(page, label))), { timeout: 30_000 }).toBe(true);
 
   // 1. At-least-once against at-most-once when consumer-2 dies: repeats against losses.
   await setUp(page, step(0));
   await pastSecond(page, 22);
-  await settles('applied twice (billing)', (least, most) => least > 20 && most < least);
-  await settles('lost (committed, never applied)', (least, most) => least === 0 && most >= 0);
+  await settles(page, 'applied twice (billing)', (least, most) => least > 20 && most < least);
+  await settles(page, 'lost (committed, never applied)', (least, most) => least === 0 && most >= 0);
 
   // 2. Crashing consumers: duplicates at-least-once, none effectively-once; the goal ticks.
   await setUp(page, step(1));
   await pastSecond(page, 35);
-  await settles('applied twice (billing)', (least, once) => least > 50 && once === 0);
+  await settles(page, 'applied twice (billing)', (least, once) => least > 50 && once === 0);
   await expect(page.locator('.try-this li').nth(1).getByTestId('goal')).toContainText('✓ met');
 
   // 3. Eight consumers for six partitions: two idle, none with six.
   await setUp(page, step(2));
   await pastSecond(page, 5);
-  await settles('consumers idle (no partition)', (eight, six) => eight === 2 && six === 0);
+  await settles(page, 'consumers idle (no partition)', (eight, six) => eight === 2 && six === 0);
 
   // 4. No ordering key: events out of order; with one, none.
   await setUp(page, step(3));
   await pastSecond(page, 35);
-  await settles('a user\'s events out of order', (none, key) => none > 0 && key === 0);
+  await settles(page, 'a user\'s events out of order', (none, key) => none > 0 && key === 0);
   await expect(page.locator('.try-this li').nth(3).getByTestId('goal')).toContainText('✓ met');
   expect(errors).toEqual([]);
 });

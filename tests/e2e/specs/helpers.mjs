@@ -66,3 +66,8 @@ export async function setUp(page, button) {
   await button.click();
   if (before > 5) await expect.poll(() => virtualTime(page), { timeout: 20_000 }).toBeLessThan(before);
 }
+
+/** Waits until the compare table's row `label` satisfies `pred(a, b)`. */
+export async function settles(page, label, pred) {
+  await expect.poll(async () => pred(...(await compared(page, label))), { timeout: 30_000 }).toBe(true);
+}

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { act, compared, measure, pastSecond, setUp, watchErrors } from './helpers.mjs';
+import { act, compared, settles, measure, pastSecond, setUp, watchErrors } from './helpers.mjs';
 
 
 test('from the catalogue: measured slow share and availability sit on the theory; a service killed by click fails every request', async ({ page }, info) => {
@@ -32,17 +32,16 @@ test('each "try this" step of microservices shows what its text claims', async (
   const errors = watchErrors(page);
   await page.goto('./?p=microservices&speed=20');
   const step = (i) => page.locator('.try-this li').nth(i).getByRole('button', { name: 'Set it up' });
-  const settles = async (label, pred) => expect.poll(async () => pred(...(await compared(page, label))), { timeout: 30_000 }).toBe(true);
 
   // 1. Ten services against one: about 10% of requests touch a slow call, against 1%.
   await setUp(page, step(0));
   await pastSecond(page, 30);
-  await settles('share slower than 100 ms', (ten, one) => Math.abs(ten - 0.096) < 0.025 && one < 0.025);
+  await settles(page, 'share slower than 100 ms', (ten, one) => Math.abs(ten - 0.096) < 0.025 && one < 0.025);
 
   // 2. Ten services at 99% against a monolith: about 90% against 99%; the goal ticks on the monolith's side.
   await setUp(page, step(1));
   await pastSecond(page, 30);
-  await settles('availability', (micro, mono) => Math.abs(micro - 0.904) < 0.02 && mono > 0.98);
+  await settles(page, 'availability', (micro, mono) => Math.abs(micro - 0.904) < 0.02 && mono > 0.98);
   await expect(page.locator('.try-this li').nth(1).getByTestId('goal')).toContainText('✓ met');
 
   // 3. One service's replicas die: availability falls.

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { act, compared, measure, pastSecond, setUp, watchErrors } from './helpers.mjs';
+import { act, compared, settles, measure, pastSecond, setUp, watchErrors } from './helpers.mjs';
 
 
 test('from the catalogue: failed steps are undone in reverse, step by step in the table; a service killed by click leaves no saga partial', async ({ page }, info) => {
@@ -39,12 +39,11 @@ test('each "try this" step of saga shows what its text claims', async ({ page })
   const errors = watchErrors(page);
   await page.goto('./?p=saga&speed=20');
   const step = (i) => page.locator('.try-this li').nth(i).getByRole('button', { name: 'Set it up' });
-  const settles = async (label, pred) => expect.poll(async () => pred(...(await compared(page, label))), { timeout: 30_000 }).toBe(true);
 
   // 1. No retry against one retry per step: about 0.9⁴ against 0.99⁴ booked in full; the goal ticks on the retried side.
   await setUp(page, step(0));
   await pastSecond(page, 30);
-  await settles('all done', (none, one) => none > 0 && one > 0);
+  await settles(page, 'all done', (none, one) => none > 0 && one > 0);
   const [a, b] = await compared(page, 'all done');
   const [ca, cb] = await compared(page, 'compensated (all undone)');
   expect(Math.abs(a / (a + ca) - 0.656)).toBeLessThan(0.06);
@@ -60,12 +59,12 @@ test('each "try this" step of saga shows what its text claims', async ({ page })
   // 3. A hung hotel: choreographed sagas stranded, orchestrated ones cancelled; the goal ticks on the orchestrated side.
   await setUp(page, step(2));
   await pastSecond(page, 41);
-  await settles('sagas with no outcome after 10 s', (chor, orch) => chor > 200 && orch === 0);
+  await settles(page, 'sagas with no outcome after 10 s', (chor, orch) => chor > 200 && orch === 0);
   await expect(page.locator('.try-this li').nth(2).getByTestId('goal')).toContainText('✓ met');
 
   // 4. Choreography against orchestration: the same share booked in full.
   await setUp(page, step(3));
   await pastSecond(page, 30);
-  await settles('all done', (chor, orch) => chor > 0 && orch > 0 && Math.abs(chor - orch) / orch < 0.15);
+  await settles(page, 'all done', (chor, orch) => chor > 0 && orch > 0 && Math.abs(chor - orch) / orch < 0.15);
   expect(errors).toEqual([]);
 });

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { act, compared, counts, measure, pastSecond, setUp, until, watchErrors } from './helpers.mjs';
+import { act, compared, settles, counts, measure, pastSecond, setUp, until, watchErrors } from './helpers.mjs';
 
 
 test('from the catalogue: a coordinator crash blocks the participants, holding their locks; a participant killed by click aborts, atomically', async ({ page }, info) => {
@@ -30,17 +30,16 @@ test('each "try this" step of two-phase commit shows what its text claims', asyn
   const errors = watchErrors(page);
   await page.goto('./?p=two-phase-commit&speed=20');
   const step = (i) => page.locator('.try-this li').nth(i).getByRole('button', { name: 'Set it up' });
-  const settles = async (label, pred) => expect.poll(async () => pred(...(await compared(page, label))), { timeout: 30_000 }).toBe(true);
 
   // 1. Two participants against six: about 0.95² against 0.95⁶ commit.
   await setUp(page, step(0));
   await pastSecond(page, 20);
-  await settles('commit ratio', (two, six) => Math.abs(two - 0.9025) < 0.03 && Math.abs(six - 0.735) < 0.04);
+  await settles(page, 'commit ratio', (two, six) => Math.abs(two - 0.9025) < 0.03 && Math.abs(six - 0.735) < 0.04);
 
   // 2. A coordinator crash after prepare against none: blocked for the recovery time, or not at all.
   await setUp(page, step(1));
   await pastSecond(page, 31);
-  await settles('longest a participant waited in doubt', (crash, none) => crash > 9.5 && none < 1);
+  await settles(page, 'longest a participant waited in doubt', (crash, none) => crash > 9.5 && none < 1);
 
   // 3. A crash mid-commit: finished on recovery, atomically; its goal ticks.
   await setUp(page, step(2));
@@ -52,8 +51,8 @@ test('each "try this" step of two-phase commit shows what its text claims', asyn
   // 4. Deciding alone against waiting: violations only on the heuristic side, and the checker says so.
   await setUp(page, step(3));
   await pastSecond(page, 32);
-  await settles('atomicity violations', (alone, wait) => alone > 0 && wait === 0);
-  await settles('decided alone (heuristic)', (alone, wait) => alone > 0 && wait === 0);
+  await settles(page, 'atomicity violations', (alone, wait) => alone > 0 && wait === 0);
+  await settles(page, 'decided alone (heuristic)', (alone, wait) => alone > 0 && wait === 0);
   await expect(page.locator('.try-this li').nth(3).getByTestId('goal')).toContainText('✓ met');
   expect(errors).toEqual([]);
 });
