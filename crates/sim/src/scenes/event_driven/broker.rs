@@ -11,7 +11,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 
 /// Events delivered and not yet committed, per partition, at most.
-pub const WINDOW: u32 = 4096;
+pub const WINDOW: u32 = 1024;
 /// A consumer heard from within this long is alive.
 pub const SESSION_TIMEOUT: Micros = 3_000_000;
 pub const HEARTBEAT: Micros = 1_000_000;
@@ -197,14 +197,15 @@ impl Component for Broker {
                 }
                 self.deliver(ctx, i);
             }
-            // The owner missed an event (lost on the way): delivery starts again from the
-            // commit (what it already has, it skips).
+            // The owner missed an event (lost on the way): that one is sent again.
             Kind::Miss => {
                 let i = partition_of(msg.tag);
                 if generation_of(msg.tag) == self.generation && i < self.partitions.len() && self.partitions[i].owner == Some(from) {
-                    let p = &mut self.partitions[i];
-                    p.delivered = p.delivered.min(msg.value).max(p.committed);
-                    self.deliver(ctx, i);
+                    let p = &self.partitions[i];
+                    if msg.value >= p.base && msg.value < p.delivered {
+                        let (key, req) = p.log[(msg.value - p.base) as usize];
+                        ctx.send(from, Msg { kind: Kind::Call, req, key, tag: tag_of(i, self.generation), value: msg.value });
+                    }
                 }
             }
             _ => {}

@@ -46,6 +46,8 @@ pub struct Consumer {
     commits: IdMap<Msg>,
     /// Gaps asked about (partition to the request), asked again with every heartbeat.
     asked: IdMap<Msg>,
+    /// Events that came after a gap, waiting for it to be filled (by partition and offset).
+    early: IdMap<Msg>,
     /// At-least-once: offsets are committed this often, up to what has been written out.
     commit_interval: Micros,
     /// Each partition's offset written out and not yet committed.
@@ -57,7 +59,7 @@ pub struct Consumer {
 
 impl Consumer {
     pub fn new(broker: NodeId, sinks: Vec<NodeId>, mode: usize, process: Dist, crash_rate: f64, restart: Micros, commit_interval: Micros) -> Self {
-        Consumer { broker, sinks, mode, process, crash_rate, restart, commit_interval, ready: IdMap::default(), owned: 0, generation: 0, queue: VecDeque::new(), current: None, epoch: 0, expect: IdMap::default(), commits: IdMap::default(), asked: IdMap::default(), down: false, processed: 0, crashes: 0 }
+        Consumer { broker, sinks, mode, process, crash_rate, restart, commit_interval, ready: IdMap::default(), owned: 0, generation: 0, queue: VecDeque::new(), current: None, epoch: 0, expect: IdMap::default(), commits: IdMap::default(), asked: IdMap::default(), early: IdMap::default(), down: false, processed: 0, crashes: 0 }
     }
 
     fn commit(&mut self, ctx: &mut Ctx, event: &Msg) {
@@ -86,6 +88,7 @@ impl Consumer {
         self.expect.clear();
         self.commits.clear();
         self.asked.clear();
+        self.early.clear();
         self.ready.clear();
         self.epoch += 1;
         ctx.set_state(1);
@@ -153,6 +156,7 @@ impl Component for Consumer {
                 self.expect.clear();
                 self.commits.clear();
                 self.asked.clear();
+                self.early.clear();
                 self.ready.clear();
                 if msg.key != 0 {
                     self.expect.insert(partition_of(msg.tag) as u64, msg.value);
@@ -165,23 +169,38 @@ impl Component for Consumer {
                 let p = partition_of(msg.tag) as u64;
                 let Some(&expect) = self.expect.get(&p).filter(|_| generation_of(msg.tag) == self.generation) else { return };
                 if msg.value > expect {
-                    // One was lost on the way: ask for the partition again from there, once.
+                    // One before it was lost on the way: this one waits, the missing one is asked for.
+                    self.early.insert(p << 32 | u64::from(msg.value), msg);
                     let ask = Msg { kind: Kind::Miss, req: ReqId(0), key: 0, tag: msg.tag, value: expect };
                     if self.asked.insert(p, ask).is_none_or(|before| before.value != expect) {
                         ctx.send(self.broker, ask);
                     }
                     return;
                 }
-                self.asked.remove(&p);
                 if msg.value < expect {
                     return;
                 }
-                self.expect.insert(p, expect + 1);
-                // At-most-once: committed as soon as it is in hand.
-                if self.mode == AT_MOST_ONCE {
-                    self.commit(ctx, &msg);
+                self.asked.remove(&p);
+                let mut event = msg;
+                loop {
+                    self.expect.insert(p, event.value + 1);
+                    // At-most-once: committed as soon as it is in hand.
+                    if self.mode == AT_MOST_ONCE {
+                        self.commit(ctx, &event);
+                    }
+                    self.queue.push_back(event);
+                    match self.early.remove(&(p << 32 | u64::from(event.value + 1))) {
+                        Some(next) => event = next,
+                        None => break,
+                    }
                 }
-                self.queue.push_back(msg);
+                // A later gap, if events beyond it are waiting.
+                if self.early.keys().any(|k| k >> 32 == p) {
+                    let expect = self.expect[&p];
+                    let ask = Msg { kind: Kind::Miss, req: ReqId(0), key: 0, tag: msg.tag, value: expect };
+                    self.asked.insert(p, ask);
+                    ctx.send(self.broker, ask);
+                }
                 self.next(ctx);
             }
             // A service has the event (applied, or already had it).
@@ -253,6 +272,7 @@ impl Component for Consumer {
         self.expect.clear();
         self.commits.clear();
         self.asked.clear();
+        self.early.clear();
         self.ready.clear();
         self.epoch += 1;
     }
