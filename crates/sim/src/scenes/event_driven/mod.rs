@@ -18,12 +18,11 @@ use crate::components::source::Source as Producers;
 use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::msg::NodeId;
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
-use crate::time::{Micros, US_PER_S};
+use crate::time::US_PER_S;
 use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
 use crate::world::World;
 use nodes::{AT_MOST_ONCE, Consumer, EFFECTIVELY_ONCE, Sink};
 use serde_json::{Map, Value as Json, json};
-use std::cell::RefCell;
 use std::sync::LazyLock;
 
 pub struct EventDriven;
@@ -120,7 +119,6 @@ struct TopicProbe {
     broker: NodeId,
     consumers: Vec<NodeId>,
     billing: NodeId,
-    last: RefCell<Micros>,
 }
 
 impl Scene for EventDriven {
@@ -152,7 +150,7 @@ impl Scene for EventDriven {
         if mode == EFFECTIVELY_ONCE {
             w.add_checker(Box::new(Delivery::new(NO_DUPLICATES, broker_id, sinks.clone(), partitions, true)));
         }
-        Box::new(TopicProbe { broker: broker_id, consumers, billing: sinks[1], last: RefCell::new(0) })
+        Box::new(TopicProbe { broker: broker_id, consumers, billing: sinks[1] })
     }
 }
 
@@ -187,6 +185,5 @@ impl Probe for TopicProbe {
         out.push((0..b.partitions()).map(|p| billing.lost_before(p, b.committed(p))).sum::<u64>() as f64);
         out.push(billing.e2e.quantile(0.5) / 1e3);
         out.push(billing.e2e.quantile(0.99) / 1e3);
-        *self.last.borrow_mut() = w.now();
     }
 }

@@ -157,7 +157,7 @@ impl Coordinator {
         }
     }
 
-    fn on_answer(&mut self, ctx: &mut Ctx, id: u64, op: u32, step: usize, undid: bool) {
+    fn on_answer(&mut self, ctx: &mut Ctx, id: u64, op: u32, step: usize) {
         let Some(s) = self.log.get_mut(id) else { return };
         if s.finished {
             return;
@@ -195,7 +195,6 @@ impl Coordinator {
             }
             (UNDONE, true) => {
                 s.undone |= 1 << step;
-                let _ = undid;
                 self.compensate(ctx, id);
             }
             // A compensation that failed is retried after the backoff, for as long as it takes.
@@ -239,7 +238,7 @@ impl Component for Coordinator {
             return;
         }
         let (op, step) = op_of(msg.tag);
-        self.on_answer(ctx, msg.key, op, step, msg.value == 1);
+        self.on_answer(ctx, msg.key, op, step);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, _token: u64) {
@@ -254,7 +253,7 @@ impl Component for Coordinator {
         if self.choreography {
             // The first service is down: the saga never began.
             if op == DO && step == 0 {
-                self.on_answer(ctx, msg.key, FAILED, 0, false);
+                self.on_answer(ctx, msg.key, FAILED, 0);
             }
             return;
         }
