@@ -470,7 +470,7 @@ fn wire(root: &Element, stage: &Element) {
     });
     listen(root, "input", |ev: Event| {
         if closest_with(&ev, "data-ctl").is_some_and(|(_, c)| c == "speed")
-            && let Ok(v) = value_of(&ev).parse::<f64>()
+            && let Some(v) = clusterlab_sim::num::parse_f64(&value_of(&ev))
         {
             with_ui(|ui| {
                 ui.set_speed((10f64.powf(v) * 100.0).round() / 100.0);

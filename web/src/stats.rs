@@ -94,7 +94,11 @@ pub(crate) fn show_measure(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Array(items) => items.iter().map(show_measure).collect::<Vec<_>>().join(" · "),
         serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        // Each written by its own `Display`; the `Value`'s would go through serde_json's
+        // writer, which brings std's I/O errors (and their `Debug`) into the page.
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        _ => "null".to_string(),
     }
 }
 

@@ -30,7 +30,7 @@ pub fn controls(s: &Scenario) -> String {
     );
     h += "<label>Seed <input type=\"number\" min=\"0\" class=\"seed\" data-ctl=\"seed\"></label>";
     h += "<select aria-label=\"Presets\" data-ctl=\"preset\"><option value=\"\">Presets…</option>";
-    for p in &info.presets {
+    for p in info.presets {
         let _ = write!(h, "<option value=\"{}\">{}</option>", esc(p.name), esc(p.title));
     }
     h += "</select><span class=\"export\" role=\"group\" aria-label=\"Download\">";

@@ -70,7 +70,7 @@ fn describe(id: &str) -> Result<(), String> {
         }
     }
     out!("\npresets:");
-    for p in &info.presets {
+    for p in info.presets {
         let mut flags: Vec<String> = p.set.iter().map(|(k, v)| format!("--set {k}={v}")).collect();
         flags.extend(p.faults.iter().map(|f| format!("--fault \"{f}\"")));
         out!("  {:<30} {}\n      {}\n      clusterlab run {} {}", p.name, p.title, p.about, info.id, flags.join(" "));

@@ -27,8 +27,8 @@ impl Dist {
                 .ok_or_else(|| format!("'{t}': {kind} takes two values separated by '{sep}'"))
         };
         let positive = |name: &str, s: &str| -> Result<f64, String> {
-            match s.trim().parse::<f64>() {
-                Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+            match crate::num::parse_f64(s.trim()) {
+                Some(v) if v > 0.0 && v.is_finite() => Ok(v),
                 _ => Err(format!("'{t}': {name} must be a positive number, got '{s}'")),
             }
         };

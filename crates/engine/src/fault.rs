@@ -52,11 +52,8 @@ impl std::str::FromStr for ScheduledFault {
             "slow" => {
                 let name = node()?;
                 let factor_text = words.next().ok_or_else(|| bad("'slow' needs a factor such as x4"))?;
-                let factor: f64 = factor_text
-                    .trim_start_matches('x')
-                    .trim_end_matches('x')
-                    .parse()
-                    .map_err(|_| bad(&format!("'{factor_text}' is not a factor such as x4")))?;
+                let factor = crate::num::parse_f64(factor_text.trim_start_matches('x').trim_end_matches('x'))
+                    .ok_or_else(|| bad(&format!("'{factor_text}' is not a factor such as x4")))?;
                 if !(0.01..=1000.0).contains(&factor) {
                     return Err(bad("the slow factor must be between x0.01 and x1000"));
                 }

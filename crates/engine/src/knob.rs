@@ -61,7 +61,7 @@ impl KnobSpec {
     pub fn parse(&self, text: &str) -> Result<Value> {
         let t = text.trim();
         let bad = || Error::new(format!("knob '{}': '{}' is not allowed; use {}", self.name, text, self.allowed()));
-        let number = |s: &str| s.trim().parse::<f64>().ok().filter(|x| x.is_finite());
+        let number = |s: &str| crate::num::parse_f64(s.trim()).filter(|x| x.is_finite());
         Ok(match &self.kind {
             KnobKind::Int { min, max } => {
                 let v: i64 = t.parse().map_err(|_| bad())?;
@@ -193,44 +193,44 @@ impl Params {
     pub fn int(&self, name: &str) -> i64 {
         match self.get(name) {
             Value::Int(v) => *v,
-            v => panic!("knob {name} is {v:?}, not an int"),
+            v => panic!("knob {name} is {}, not an int", v.to_text()),
         }
     }
     pub fn float(&self, name: &str) -> f64 {
         match self.get(name) {
             Value::Float(v) => *v,
             Value::Int(v) => *v as f64,
-            v => panic!("knob {name} is {v:?}, not a number"),
+            v => panic!("knob {name} is {}, not a number", v.to_text()),
         }
     }
     pub fn choice(&self, name: &str) -> &'static str {
         match self.get(name) {
             Value::Choice(c) => c,
-            v => panic!("knob {name} is {v:?}, not a choice"),
+            v => panic!("knob {name} is {}, not a choice", v.to_text()),
         }
     }
     pub fn flag(&self, name: &str) -> bool {
         match self.get(name) {
             Value::Bool(b) => *b,
-            v => panic!("knob {name} is {v:?}, not a flag"),
+            v => panic!("knob {name} is {}, not a flag", v.to_text()),
         }
     }
     pub fn duration(&self, name: &str) -> Micros {
         match self.get(name) {
             Value::Duration(us) => *us,
-            v => panic!("knob {name} is {v:?}, not a duration"),
+            v => panic!("knob {name} is {}, not a duration", v.to_text()),
         }
     }
     pub fn dist(&self, name: &str) -> Dist {
         match self.get(name) {
             Value::Dist(d) => d.clone(),
-            v => panic!("knob {name} is {v:?}, not a distribution"),
+            v => panic!("knob {name} is {}, not a distribution", v.to_text()),
         }
     }
     pub fn floats(&self, name: &str) -> Vec<f64> {
         match self.get(name) {
             Value::Floats(vs) => vs.clone(),
-            v => panic!("knob {name} is {v:?}, not a list"),
+            v => panic!("knob {name} is {}, not a list", v.to_text()),
         }
     }
 }

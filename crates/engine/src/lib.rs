@@ -17,6 +17,7 @@ pub mod knob;
 pub mod ledger;
 pub mod msg;
 pub mod narrative;
+pub mod num;
 mod queue;
 pub mod rng;
 pub mod scene;

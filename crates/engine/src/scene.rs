@@ -35,7 +35,7 @@ pub struct SceneInfo {
     pub title: &'static str,
     pub knobs: Vec<KnobSpec>,
     pub actions: &'static [ActionSpec],
-    pub presets: Vec<Preset>,
+    pub presets: &'static [Preset],
     pub view: SceneView,
     pub narrative: &'static Narrative,
 }

@@ -1,5 +1,6 @@
 //! A heapsort for the few places that sort seldom (a shard ring's points at a resize, a
-//! history's forward zones, the page's frame times). The linearizability judge sorts on
+//! history's forward zones, the page's frame times, what a node holds when it crashes or
+//! recovers, a consumer's periodic commits). The linearizability judge sorts on
 //! every check and keeps std's quicksort: there the heapsort cost cap's 1M run 17% (perf). Each element type
 //! given to std's `sort_unstable` brings its own copy of a quicksort with small-sort
 //! networks, about 3 KB of wasm; this is a few hundred bytes per type, in O(n log n) and
@@ -16,6 +17,11 @@ pub fn sort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
         v.swap(0, end);
         sift_down(v, 0, end, &less);
     }
+}
+
+/// Sorts `v` in place by a key, ascending. Not stable: for keys that are unique.
+pub fn sort_by_key<T, K: Ord>(v: &mut [T], key: impl Fn(&T) -> K) {
+    sort_by(v, |a, b| key(a) < key(b));
 }
 
 /// Sorts `v` in place in ascending order.

@@ -20,7 +20,7 @@ pub fn parse_duration(text: &str) -> Result<Micros, String> {
         "" => return Err(format!("'{text}' has no unit (use us, ms, s or m, e.g. 10ms)")),
         _ => return Err(format!("'{text}' has unknown unit '{unit}' (use us, ms, s or m)")),
     };
-    let value: f64 = number.parse().map_err(|_| format!("'{text}' is not a duration (e.g. 250us, 10ms, 2s)"))?;
+    let value: f64 = crate::num::parse_f64(number).ok_or_else(|| format!("'{text}' is not a duration (e.g. 250us, 10ms, 2s)"))?;
     let us = (value * scale).round();
     if !(0.0..=1e15).contains(&us) {
         return Err(format!("'{text}' is out of range"));

@@ -77,7 +77,7 @@ impl Line {
 pub struct Chart {
     pub title: &'static str,
     pub unit: &'static str,
-    pub lines: Vec<Line>,
+    pub lines: &'static [Line],
 }
 
 /// A row of the compare table: a measure from the report's `metrics`, read alike on
@@ -98,7 +98,7 @@ pub struct Table {
 
 pub struct SceneView {
     pub stage: StageView,
-    pub charts: Vec<Chart>,
+    pub charts: &'static [Chart],
     /// The scene's own rows of the compare table, after the common ones (time, counts,
     /// latency): the measures that tell its lesson and its price.
     pub compare: &'static [Row],
@@ -108,27 +108,33 @@ pub struct SceneView {
 
 /// Latency percentiles, with the theory's mean and p99 dashed beside them where the
 /// scene's theory gives them (`latency_mean_us`, `latency_p99_us`).
-pub fn latency_chart() -> Chart {
-    Chart {
-        title: "Latency (ms)",
-        unit: "ms",
-        lines: vec![
-            Line::measured("p50", "p50_ms", Colour::Green),
-            Line::measured("p95", "p95_ms", Colour::Orange),
-            Line::measured("p99", "p99_ms", Colour::Red).compared(),
-            Line::theory("theory mean", "latency_mean_us", 1e-3, Colour::White),
-            Line::theory("theory p99", "latency_p99_us", 1e-3, Colour::Red),
-        ],
-    }
-}
+pub const LATENCY_CHART: Chart = Chart {
+    title: "Latency (ms)",
+    unit: "ms",
+    lines: &[
+        Line::measured("p50", "p50_ms", Colour::Green),
+        Line::measured("p95", "p95_ms", Colour::Orange),
+        Line::measured("p99", "p99_ms", Colour::Red).compared(),
+        Line::theory("theory mean", "latency_mean_us", 1e-3, Colour::White),
+        Line::theory("theory p99", "latency_p99_us", 1e-3, Colour::Red),
+    ],
+};
 
-/// Offered load, completions and errors per second, plus the scene's own lines.
-pub fn traffic_chart(extra: &[Line]) -> Chart {
-    let mut lines = vec![
-        Line::measured("offered/s", "offered_rps", Colour::Blue),
-        Line::measured("completed/s", "throughput_rps", Colour::Green).compared(),
-        Line::measured("errors/s", "errors_rps", Colour::Red).compared(),
-    ];
-    lines.extend_from_slice(extra);
-    Chart { title: "Throughput and errors", unit: "req/s", lines }
+/// The offered, completed and error rates, and a scene's own lines after them (a macro,
+/// so that the chart stays a constant: scene descriptions are data, not code that builds
+/// them).
+#[macro_export]
+macro_rules! traffic_chart {
+    ($($extra:expr),* $(,)?) => {
+        $crate::view::Chart {
+            title: "Throughput and errors",
+            unit: "req/s",
+            lines: &[
+                $crate::view::Line::measured("offered/s", "offered_rps", $crate::view::Colour::Blue),
+                $crate::view::Line::measured("completed/s", "throughput_rps", $crate::view::Colour::Green).compared(),
+                $crate::view::Line::measured("errors/s", "errors_rps", $crate::view::Colour::Red).compared(),
+                $($extra),*
+            ],
+        }
+    };
 }

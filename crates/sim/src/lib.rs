@@ -4,7 +4,7 @@
 
 // The engine: built for speed even in the page's wasm (its own crate, so that a profile
 // can give it opt-level 3 while scenes, stories and the rest are built for size).
-pub use clusterlab_engine::{check, component, components, dist, error, fault, histogram, idmap, keys, knob, ledger, msg, narrative, rng, series, sort, time, trace, traffic, view, world};
+pub use clusterlab_engine::{check, component, components, dist, error, fault, histogram, idmap, keys, knob, ledger, msg, narrative, num, rng, series, sort, time, trace, traffic, view, world};
 
 pub mod catalogue;
 pub mod log;

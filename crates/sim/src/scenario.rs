@@ -39,7 +39,11 @@ impl PartialEq for Scenario {
 
 impl std::fmt::Debug for Scenario {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Scenario({:?})", self.to_pairs())
+        write!(f, "Scenario(")?;
+        for (k, v) in self.to_pairs() {
+            write!(f, " {k}={v}")?;
+        }
+        write!(f, " )")
     }
 }
 
@@ -80,8 +84,8 @@ impl Scenario {
                     Ok(seed) => s.seed = seed,
                     Err(_) => notices.push(format!("seed: '{v}' is not a whole number from 0 to 18446744073709551615; using {}", s.seed)),
                 },
-                "speed" => match v.parse::<f64>() {
-                    Ok(x) if (SPEED_MIN..=SPEED_MAX).contains(&x) => s.speed = x,
+                "speed" => match crate::num::parse_f64(v) {
+                    Some(x) if (SPEED_MIN..=SPEED_MAX).contains(&x) => s.speed = x,
                     _ => notices.push(format!("speed: '{v}' is not a number from {SPEED_MIN} to {SPEED_MAX}; using {DEFAULT_SPEED}")),
                 },
                 "vs" => compare_text = Some(v.clone()),

@@ -149,8 +149,8 @@ mod with_actions {
             ActionSpec { name: "flush", arg: None, role: None, help: "" },
             ActionSpec { name: "resize", arg: Some("a number of slots from 1 to 8"), role: None, help: "" },
         ],
-        presets: vec![],
-        view: SceneView { stage: StageView { columns: &[], links: &[], paired: &[] }, charts: vec![], compare: &[], tables: &[] },
+        presets: &[],
+        view: SceneView { stage: StageView { columns: &[], links: &[], paired: &[] }, charts: &[], compare: &[], tables: &[] },
         narrative: &STORY,
     });
 

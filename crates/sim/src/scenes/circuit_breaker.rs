@@ -10,13 +10,13 @@ use crate::components::server::Server;
 use crate::components::service::{Service, ServiceConfig};
 use crate::components::source::Source;
 use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart, traffic_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::msg::{Kind, NodeId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::US_PER_S;
 use crate::trace::Record;
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::sync::LazyLock;
 
 pub struct CircuitBreaker;
@@ -29,16 +29,15 @@ const KEYS: u64 = 10_000;
 const FAST_FAILURE_US: u64 = 100_000;
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
-    let dur = |lo: u64, hi: u64| KnobKind::Duration { min_us: lo, max_us: hi };
     let mut knobs = common_knobs("200", 100_000.0);
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "breaker", kind: KnobKind::Bool, default: "on", unit: "", live: true, help: "Whether A guards its calls to B with a circuit breaker." },
         KnobSpec { name: "failure_threshold", kind: KnobKind::Int { min: 1, max: 10_000 }, default: "5", unit: "failures", live: false, help: "Failures within the window that open the breaker (also the fewest calls it judges on)." },
         KnobSpec { name: "failure_rate", kind: KnobKind::Float { min: 0.0, max: 1.0 }, default: "0.5", unit: "fraction", live: false, help: "Share of calls within the window that must have failed to open; 0 makes the breaker count-based only." },
-        KnobSpec { name: "window", kind: dur(10_000, 600 * US_PER_S), default: "2s", unit: "", live: false, help: "The sliding window over which failures are counted." },
-        KnobSpec { name: "open_timeout", kind: dur(1_000, 600 * US_PER_S), default: "5s", unit: "", live: false, help: "How long the breaker stays open before letting probes through." },
+        KnobSpec { name: "window", kind: KnobKind::Duration { min_us: 10_000, max_us: 600 * US_PER_S }, default: "2s", unit: "", live: false, help: "The sliding window over which failures are counted." },
+        KnobSpec { name: "open_timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "5s", unit: "", live: false, help: "How long the breaker stays open before letting probes through." },
         KnobSpec { name: "half_open_probes", kind: KnobKind::Int { min: 1, max: 100 }, default: "3", unit: "calls", live: false, help: "Trial calls allowed when half-open; all must succeed to close." },
-        KnobSpec { name: "call_timeout", kind: dur(1_000, 60 * US_PER_S), default: "1s", unit: "", live: false, help: "How long A waits for B before counting the call failed." },
+        KnobSpec { name: "call_timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 60 * US_PER_S }, default: "1s", unit: "", live: false, help: "How long A waits for B before counting the call failed." },
         KnobSpec { name: "retries", kind: KnobKind::Int { min: 0, max: 10 }, default: "0", unit: "", live: false, help: "Extra attempts A makes after a failed call (each goes through the breaker)." },
         KnobSpec { name: "workers", kind: KnobKind::Int { min: 1, max: 10_000 }, default: "20", unit: "", live: false, help: "A's worker pool: requests it serves at once, each holding a worker for its whole call to B." },
         KnobSpec { name: "queue_limit", kind: KnobKind::Int { min: 0, max: 100_000 }, default: "100", unit: "requests", live: false, help: "Requests A lets wait for a worker; beyond it A answers 503." },
@@ -46,8 +45,8 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "local_time", kind: KnobKind::Dist, default: "exp:5ms", unit: "", live: false, help: "A's own work on a request that does not need B." },
         KnobSpec { name: "dependency_time", kind: KnobKind::Dist, default: "exp:20ms", unit: "", live: false, help: "B's time to answer one call when healthy." },
         KnobSpec { name: "dependency_workers", kind: KnobKind::Int { min: 1, max: 10_000 }, default: "64", unit: "", live: false, help: "Calls B serves at once." },
-        KnobSpec { name: "client_timeout", kind: dur(1_000, 600 * US_PER_S), default: "2s", unit: "", live: false, help: "How long a client waits for A before giving up." },
-    ]);
+        KnobSpec { name: "client_timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "2s", unit: "", live: false, help: "How long a client waits for A before giving up." },
+    ] });
     SceneInfo {
         id: "circuit-breaker",
         title: "Circuit breaker",
@@ -55,36 +54,36 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["service"], &["dependency"]], links: &[("client", "service"), ("service", "dependency")], paired: &[] },
-            charts: vec![
+            charts: const { &[
                 Chart {
                     title: "Not needing B: completed/s",
                     unit: "req/s",
-                    lines: vec![
+                    lines: &[
                         Line::measured("not needing B, completed/s", "independent_rps", Colour::Green).compared(),
                         Line::theory("their offered rate", "independent_offered_rps", 1.0, Colour::Blue),
                     ],
                 },
-                latency_chart(),
+                LATENCY_CHART,
                 Chart {
                     title: "Time a failure took (ms)",
                     unit: "ms",
-                    lines: vec![
+                    lines: &[
                         Line::measured("failures p50", "fail_p50_ms", Colour::Red).compared(),
                         Line::measured("failures p99", "fail_p99_ms", Colour::Orange),
                         Line::measured("successes p50", "p50_ms", Colour::Green),
                     ],
                 },
-                traffic_chart(&[Line::theory("A's capacity if B hangs", "a_capacity_when_b_hangs_rps", 1.0, Colour::Yellow)]),
+                clusterlab_engine::traffic_chart!(Line::theory("A's capacity if B hangs", "a_capacity_when_b_hangs_rps", 1.0, Colour::Yellow)),
                 Chart {
                     title: "A's workers, waiting clients",
                     unit: "",
-                    lines: vec![
+                    lines: &[
                         Line::measured("A workers busy", "a_workers_busy", Colour::Blue).compared(),
                         Line::measured("clients waiting on A", "clients_waiting", Colour::Purple).compared(),
                         Line::measured("breaker (top open, middle half-open)", "breaker_level", Colour::Red),
                     ],
                 },
-            ],
+            ] },
             compare: &[
                 Row { label: "not needing B: completed", metric: "independent_completed" },
                 Row { label: "not needing B: success rate during B's outage, % of before", metric: "independent_outage_pct" },
@@ -102,7 +101,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::circuit_breaker::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "hung-dependency-no-breaker",
                 title: "A hung dependency takes A down",
@@ -124,7 +123,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("breaker", "on")],
                 faults: &["10s kill b", "30s revive b"],
             },
-        ],
+        ] },
     }
 });
 
@@ -229,7 +228,7 @@ impl Probe for CbProbe {
     fn metrics(&self, w: &World) -> Map<String, Json> {
         let a = w.component::<Service>(self.a);
         let client = w.component::<Source>(self.client);
-        let timeline: Vec<Json> = a.timeline.iter().map(|(t, s)| json!([t, s.name()])).collect();
+        let timeline: Vec<Json> = a.timeline.iter().map(|(t, s)| Json::from([Json::from(*t), Json::from(s.name())])).collect();
         let [dependent, independent] = &client.completed_by_split;
         let independent_sent = &client.sent_by_split[1];
         let failures = w.failure_latency();
@@ -250,7 +249,7 @@ impl Probe for CbProbe {
                 recovery = first.map_or(Json::from("not yet"), |s| Json::from(s - back));
             }
         }
-        measures(json!({
+        measures!{
             "state_timeline": timeline,
             "breaker_transitions": a.transitions,
             "dependency_calls": a.dependency_calls,
@@ -268,7 +267,7 @@ impl Probe for CbProbe {
             "clients_waiting_mean": (10.0 * mean_waiting(w)).round() / 10.0,
             "clients_waiting_max": client.waiting_max,
             "recovery_s": recovery,
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

@@ -8,21 +8,21 @@ use crate::components::server::Server;
 use crate::components::source::Source as Clients;
 use crate::dist::Dist;
 use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart, traffic_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::ledger::Outcome;
 use crate::msg::{Kind, NodeId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::US_PER_S;
 use crate::trace::Record;
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::sync::LazyLock;
 
 pub struct LoadBalancing;
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs("3000", 1_000_000.0);
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "policy", kind: KnobKind::Choice(Policy::NAMES), default: "round-robin", unit: "", live: true, help: "How the balancer picks a server for each request." },
         KnobSpec { name: "servers", kind: KnobKind::Int { min: 1, max: 64 }, default: "4", unit: "", live: false, help: "Number of servers behind the balancer." },
         KnobSpec { name: "service_time", kind: KnobKind::Dist, default: "exp:1ms", unit: "", live: false, help: "Work one request needs on a server of speed 1, on average (service_cv sets its spread)." },
@@ -47,7 +47,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "health_interval", kind: KnobKind::Duration { min_us: 10_000, max_us: 60 * US_PER_S }, default: "1s", unit: "", live: false, help: "Time between health checks of each server." },
         KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "10s", unit: "", live: false, help: "How long the balancer waits for a server before answering 504; clients wait twice as long." },
         KnobSpec { name: "clients", kind: KnobKind::Int { min: 1, max: 1_000_000 }, default: "1000", unit: "", live: false, help: "Distinct client addresses (what ip-hash hashes)." },
-    ]);
+    ] });
     SceneInfo {
         id: "load-balancing",
         title: "Load balancing",
@@ -55,11 +55,11 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["balancer"], &["server"]], links: &[("client", "balancer"), ("balancer", "server")], paired: &[] },
-            charts: vec![
-                latency_chart(),
-                traffic_chart(&[]),
-                Chart { title: "Queue depth per server", unit: "requests", lines: vec![Line::each("queue:", Colour::Blue)] },
-            ],
+            charts: const { &[
+                LATENCY_CHART,
+                clusterlab_engine::traffic_chart!(),
+                Chart { title: "Queue depth per server", unit: "requests", lines: &[Line::each("queue:", Colour::Blue)] },
+            ] },
             compare: &[
                 Row { label: "completed per server", metric: "per_server_completed" },
                 Row { label: "longest queue per server", metric: "per_server_queue_max" },
@@ -70,7 +70,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::load_balancing::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "slow-server-round-robin",
                 title: "Round robin drowns a slow server",
@@ -113,7 +113,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("policy", "round-robin"), ("service_cv", "3")],
                 faults: &[],
             },
-        ],
+        ] },
     }
 });
 
@@ -160,7 +160,7 @@ impl Probe for LbProbe {
         let queue_max: Vec<u32> = self.servers.iter().map(|s| srv(s).queue_max).collect();
         let in_system: Vec<f64> = self.servers.iter().map(|s| round3(srv(s).mean_in_system(now))).collect();
         let lb = w.component::<Balancer>(self.balancer);
-        measures(json!({
+        measures!{
             "per_server_completed": completed,
             "per_server_queue_max": queue_max,
             "per_server_queue_mean": in_system,
@@ -169,7 +169,7 @@ impl Probe for LbProbe {
             "per_server_rejected": self.servers.iter().map(|s| srv(s).rejected).collect::<Vec<_>>(),
             "load_imbalance": round3(max_over_mean(&completed.iter().map(|c| *c as f64).collect::<Vec<_>>())),
             "errors_after_kill": w.errors_after_kill(),
-        }))
+        }
     }
 
     fn series_names(&self, w: &World) -> Vec<String> {

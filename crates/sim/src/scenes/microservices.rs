@@ -14,9 +14,9 @@ use crate::knob::{KnobKind, KnobSpec, Params, Value, common_knobs};
 use crate::msg::{Kind, Msg, NodeId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, Table, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, Table, LATENCY_CHART};
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::any::Any;
 use std::cell::RefCell;
 use std::sync::LazyLock;
@@ -32,7 +32,7 @@ const SLOW_ABOVE_US: Micros = 100_000;
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs("200", 50_000.0);
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "architecture", kind: KnobKind::Choice(ARCHITECTURES), default: "microservices", unit: "", live: false, help: "microservices: a gateway calls fan_out services in parallel over the network and answers when all have. monolith: one process runs the same modules one after another, in memory." },
         KnobSpec { name: "fan_out", kind: KnobKind::Int { min: 1, max: 12 }, default: "3", unit: "services", live: false, help: "Services (modules, in the monolith) each request needs." },
         KnobSpec { name: "replicas", kind: KnobKind::Int { min: 1, max: 4 }, default: "2", unit: "", live: false, help: "Instances of each service (of the monolith); a call goes to one at random." },
@@ -43,7 +43,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "service_availability", kind: KnobKind::Float { min: 0.5, max: 1.0 }, default: "0.999", unit: "fraction", live: true, help: "The chance that one call succeeds (the monolith's chance per request): each service fails on its own." },
         KnobSpec { name: "call_timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 60 * US_PER_S }, default: "2s", unit: "", live: false, help: "How long the gateway waits for a call before it fails the request." },
         KnobSpec { name: "client_timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "10s", unit: "", live: false, help: "How long a client waits for an answer." },
-    ]);
+    ] });
     SceneInfo {
         id: "microservices",
         title: "Microservices",
@@ -51,19 +51,19 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["gateway"], &["service", "monolith"]], links: &[("client", "gateway"), ("gateway", "service"), ("gateway", "monolith")], paired: &[] },
-            charts: vec![
+            charts: const { &[
                 Chart {
                     title: "Requests that touched a slow call",
                     unit: "fraction",
-                    lines: vec![Line::measured("slow share", "slow_share", Colour::Orange).compared(), Line::theory("1 - (1-p)^N", "slow_share", 1.0, Colour::White)],
+                    lines: &[Line::measured("slow share", "slow_share", Colour::Orange).compared(), Line::theory("1 - (1-p)^N", "slow_share", 1.0, Colour::White)],
                 },
                 Chart {
                     title: "Availability",
                     unit: "fraction",
-                    lines: vec![Line::measured("answered", "availability", Colour::Green).compared(), Line::theory("a^N", "availability", 1.0, Colour::White)],
+                    lines: &[Line::measured("answered", "availability", Colour::Green).compared(), Line::theory("a^N", "availability", 1.0, Colour::White)],
                 },
-                latency_chart(),
-            ],
+                LATENCY_CHART,
+            ] },
             compare: &[
                 Row { label: "availability", metric: "availability" },
                 Row { label: "... theory (a^N)", metric: "availability_theory" },
@@ -78,7 +78,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             }],
         },
         narrative: &crate::narratives::microservices::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "fan-out-tail",
                 title: "Ten services per request: the rare slow call becomes common",
@@ -107,7 +107,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[],
                 faults: &["20s kill order-1", "20s kill order-2", "30s revive order-1", "30s revive order-2"],
             },
-        ],
+        ] },
     }
 });
 
@@ -292,7 +292,7 @@ impl Probe for FanProbe {
         let p = w.params();
         let (slow_theory, availability_theory) = theory_for(p, p.int("fan_out"));
         let by: Vec<(f64, f64)> = FAN_OUTS.iter().map(|&n| theory_for(p, n)).collect();
-        measures(json!({
+        measures!{
             "availability": share(c.completed, ended),
             "availability_theory": round3(availability_theory),
             "slow_share": share(slow, ended),
@@ -301,7 +301,7 @@ impl Probe for FanProbe {
             "fan_outs": FAN_OUTS,
             "slow_by_fan_out": by.iter().map(|t| round3(t.0)).collect::<Vec<_>>(),
             "availability_by_fan_out": by.iter().map(|t| round3(t.1)).collect::<Vec<_>>(),
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

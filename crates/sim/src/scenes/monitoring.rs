@@ -15,9 +15,9 @@ use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::scene::{ActionSpec, Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
 use crate::trace::{DropReason, Record};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::LazyLock;
@@ -44,7 +44,7 @@ static ACTIONS: &[ActionSpec] = &[
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs("400", 100_000.0);
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "signal", kind: KnobKind::Choice(SIGNALS), default: "p99", unit: "", live: false, help: "The latency the alert rule watches: the mean, the 95th or the 99th percentile of each scrape window." },
         KnobSpec { name: "alert_threshold", kind: KnobKind::Duration { min_us: 1_000, max_us: 60 * US_PER_S }, default: "200ms", unit: "", live: false, help: "The latency above which the rule's condition holds." },
         KnobSpec { name: "alert_for", kind: KnobKind::Duration { min_us: 0, max_us: 3600 * US_PER_S }, default: "15s", unit: "", live: false, help: "How long the condition must hold, at every scrape, before the alert fires." },
@@ -54,7 +54,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "incident_duration", kind: KnobKind::Duration { min_us: 1_000_000, max_us: 3600 * US_PER_S }, default: "60s", unit: "", live: false, help: "How long each incident lasts." },
         KnobSpec { name: "workers", kind: KnobKind::Int { min: 1, max: 256 }, default: "64", unit: "", live: false, help: "Requests the service works on at once." },
         KnobSpec { name: "service_time", kind: KnobKind::Dist, default: "exp:10ms", unit: "", live: false, help: "Work one request needs." },
-    ]);
+    ] });
     for k in knobs.iter_mut().filter(|k| k.name == "traffic_period") {
         k.default = "600s";
     }
@@ -65,21 +65,21 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: ACTIONS,
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["service"], &["scraper"]], links: &[("client", "service"), ("scraper", "service")], paired: &[] },
-            charts: vec![
+            charts: const { &[
                 Chart {
                     title: "Latency as scraped (ms)",
                     unit: "ms",
-                    lines: vec![
+                    lines: &[
                         Line::measured("mean", "scraped_mean_ms", Colour::Green),
                         Line::measured("p95", "scraped_p95_ms", Colour::Orange),
                         Line::measured("p99", "scraped_p99_ms", Colour::Red).compared(),
                         Line::theory("alert threshold", "threshold_ms", 1.0, Colour::White),
                     ],
                 },
-                Chart { title: "Errors and saturation, as scraped", unit: "fraction", lines: vec![Line::measured("error rate", "scraped_errors", Colour::Red), Line::measured("saturation", "scraped_saturation", Colour::Purple)] },
-                Chart { title: "Alert (1), incident (0.5)", unit: "", lines: vec![Line::measured("alert", "alert", Colour::Red).compared(), Line::measured("incident", "incident", Colour::Yellow)] },
-                latency_chart(),
-            ],
+                Chart { title: "Errors and saturation, as scraped", unit: "fraction", lines: &[Line::measured("error rate", "scraped_errors", Colour::Red), Line::measured("saturation", "scraped_saturation", Colour::Purple)] },
+                Chart { title: "Alert (1), incident (0.5)", unit: "", lines: &[Line::measured("alert", "alert", Colour::Red).compared(), Line::measured("incident", "incident", Colour::Yellow)] },
+                LATENCY_CHART,
+            ] },
             compare: &[
                 Row { label: "incidents", metric: "incidents" },
                 Row { label: "alerts fired", metric: "alerts_fired" },
@@ -90,7 +90,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::monitoring::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "p99-alert",
                 title: "A latency spike on 5% of requests: the p99 alert fires",
@@ -112,7 +112,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("scrape_interval", "60s"), ("alert_for", "60s"), ("incident_duration", "180s")],
                 faults: &["20s saturation"],
             },
-        ],
+        ] },
     }
 });
 
@@ -487,13 +487,13 @@ impl Probe for MonitorProbe {
         // Missed: incidents over (and past the grace) with no alert.
         let missed = s.incidents.iter().filter(|i| i.2 + self.grace <= w.now() && caught(i).is_none()).count();
         let false_alerts = sc.fired.iter().filter(|t| !s.incidents.iter().any(|(_, a, b)| **t >= *a && **t <= b + self.grace)).count();
-        measures(json!({
+        measures!{
             "incidents": s.incidents.len(),
             "alerts_fired": sc.fired.len(),
             "missed_incidents": missed,
             "detection_delay": if delays.is_empty() { Json::from("—") } else { Json::from(round3(delays.iter().sum::<f64>() / delays.len() as f64)) },
             "false_alerts": false_alerts,
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

@@ -15,9 +15,9 @@ use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
 use crate::trace::{DropReason, Record};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -38,7 +38,7 @@ const INVARIANT: &str = "every row in exactly one partition";
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs("200", 100_000.0);
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "scheme", kind: KnobKind::Choice(SCHEMES), default: "range", unit: "", live: false, help: "How rows are split: range (by insert date, each partition a stretch of time), hash (by id), list (by region, a partition each)." },
         KnobSpec { name: "partitions", kind: KnobKind::Int { min: 1, max: 16 }, default: "8", unit: "", live: false, help: "How many partitions; for list, also how many regions there are." },
         KnobSpec { name: "query_mix", kind: KnobKind::Floats { min: 0.0, max: 100.0, max_len: 3 }, default: "40,40,20", unit: "weights", live: true, help: "How reads divide between point lookups by id, queries of the last minutes (by date), and queries of one region." },
@@ -46,7 +46,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "skew", kind: KnobKind::Float { min: 0.0, max: 3.0 }, default: "1.0", unit: "", live: false, help: "How unevenly rows fall into regions: region k gets a share in proportion to 1/k^skew (0: even)." },
         KnobSpec { name: "retention", kind: KnobKind::Duration { min_us: 8 * US_PER_S, max_us: 3600 * US_PER_S }, default: "64s", unit: "", live: false, help: "How long rows are kept. Range partitioning drops its oldest partition whole once its rows are all older; hash and list keep every row (deleting row by row is the cost they would pay)." },
         KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "5s", unit: "", live: false, help: "How long clients wait for an answer." },
-    ]);
+    ] });
     SceneInfo {
         id: "partitioning",
         title: "Data partitioning",
@@ -54,11 +54,11 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["planner"], &["partition"]], links: &[("client", "planner"), ("planner", "partition")], paired: &[] },
-            charts: vec![
-                latency_chart(),
-                Chart { title: "Partitions asked per read", unit: "partitions", lines: vec![Line::measured("per read", "scanned_per_query", Colour::Orange).compared()] },
-                Chart { title: "Rows per partition", unit: "rows", lines: vec![Line::each("rows:", Colour::Blue)] },
-            ],
+            charts: const { &[
+                LATENCY_CHART,
+                Chart { title: "Partitions asked per read", unit: "partitions", lines: &[Line::measured("per read", "scanned_per_query", Colour::Orange).compared()] },
+                Chart { title: "Rows per partition", unit: "rows", lines: &[Line::each("rows:", Colour::Blue)] },
+            ] },
             compare: &[
                 Row { label: "partitions asked per read (mean)", metric: "partitions_scanned_per_query" },
                 Row { label: "... by point lookup · last minutes · one region", metric: "scanned_by_kind" },
@@ -69,7 +69,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::partitioning::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "range-by-date",
                 title: "Range by date: recent queries touch one partition",
@@ -91,7 +91,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("scheme", "list"), ("skew", "1.5")],
                 faults: &[],
             },
-        ],
+        ] },
     }
 });
 
@@ -388,7 +388,7 @@ impl Probe for PartProbe {
         let sizes: Vec<u64> = self.partitions.iter().map(|p| w.component::<Partition>(*p).rows).collect();
         let reads: u64 = pl.reads.iter().sum();
         let by_kind: Vec<f64> = (0..3).map(|k| if pl.reads[k] > 0 { round2(pl.asked[k] as f64 / pl.reads[k] as f64) } else { 0.0 }).collect();
-        measures(json!({
+        measures!{
             "partitions_scanned_per_query": if reads > 0 { round2(pl.asked.iter().sum::<u64>() as f64 / reads as f64) } else { 0.0 },
             "scanned_by_kind": by_kind,
             "query_kinds": QUERY_KINDS,
@@ -396,7 +396,7 @@ impl Probe for PartProbe {
             "skew": round2(max_over_mean(&sizes.iter().map(|s| *s as f64).collect::<Vec<_>>())),
             "rows_dropped": pl.dropped,
             "rows": pl.next_id - pl.dropped,
-        }))
+        }
     }
 
     fn series_names(&self, w: &World) -> Vec<String> {

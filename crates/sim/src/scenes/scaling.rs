@@ -15,9 +15,9 @@ use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
 use crate::msg::{Kind, Msg, NodeId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, Table, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, Table, LATENCY_CHART};
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -49,7 +49,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             _ => {}
         }
     }
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "mode", kind: KnobKind::Choice(MODES), default: "horizontal", unit: "", live: false, help: "vertical: one node, with `cores` cores. horizontal: `nodes` nodes of `cores` cores each behind a router, more added by the autoscaler." },
         KnobSpec { name: "cores", kind: KnobKind::Int { min: 1, max: 64 }, default: "4", unit: "", live: false, help: "Cores of the node (vertical), or of each node (horizontal). 64 is the biggest machine there is." },
         KnobSpec { name: "nodes", kind: KnobKind::Int { min: 1, max: MAX_NODES as i64 }, default: "2", unit: "", live: false, help: "Nodes at the start (horizontal)." },
@@ -63,7 +63,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "db_workers", kind: KnobKind::Int { min: 1, max: 1024 }, default: "16", unit: "", live: false, help: "Queries the shared database runs at once." },
         KnobSpec { name: "db_time", kind: KnobKind::Dist, default: "exp:5ms", unit: "", live: false, help: "Work one query needs on the database." },
         KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "2s", unit: "", live: false, help: "How long clients wait for an answer." },
-    ]);
+    ] });
     SceneInfo {
         id: "scaling",
         title: "Scaling",
@@ -71,20 +71,20 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["router"], &["app"], &["db"]], links: &[("client", "router"), ("router", "app"), ("app", "db")], paired: &[] },
-            charts: vec![
+            charts: const { &[
                 Chart {
                     title: "Throughput against capacity (req/s)",
                     unit: "req/s",
-                    lines: vec![
+                    lines: &[
                         Line::measured("offered/s", "offered_rps", Colour::Blue),
                         Line::measured("completed/s", "throughput_rps", Colour::Green).compared(),
                         Line { dashed: true, ..Line::measured("capacity (USL, database)", "capacity_rps", Colour::White) },
                     ],
                 },
-                Chart { title: "Nodes serving, and cost ($/hour)", unit: "", lines: vec![Line::measured("nodes", "nodes", Colour::Purple).compared(), Line::measured("$/hour", "cost", Colour::Yellow).compared()] },
-                Chart { title: "CPU busy (saturation)", unit: "fraction", lines: vec![Line::measured("CPU", "saturation", Colour::Orange).compared()] },
-                latency_chart(),
-            ],
+                Chart { title: "Nodes serving, and cost ($/hour)", unit: "", lines: &[Line::measured("nodes", "nodes", Colour::Purple).compared(), Line::measured("$/hour", "cost", Colour::Yellow).compared()] },
+                Chart { title: "CPU busy (saturation)", unit: "fraction", lines: &[Line::measured("CPU", "saturation", Colour::Orange).compared()] },
+                LATENCY_CHART,
+            ] },
             compare: &[
                 Row { label: "capacity at the end (USL, database) req/s", metric: "capacity_rps" },
                 Row { label: "most completed in a second", metric: "peak_rps" },
@@ -104,7 +104,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             }],
         },
         narrative: &crate::narratives::scaling::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "vertical-ceiling",
                 title: "Vertical: a 64-core machine runs out of room",
@@ -126,7 +126,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("arrival_rate", "6000")],
                 faults: &[],
             },
-        ],
+        ] },
     }
 });
 
@@ -470,7 +470,7 @@ impl Probe for ScaleProbe {
         let t = s.time.max(1e-9);
         let sizes: Vec<u32> = SIZES.to_vec();
         let round = |x: f64| x.round();
-        measures(json!({
+        measures!{
             "capacity_rps": round(s.capacity),
             "peak_rps": round(s.peak),
             "cost_per_hour": round3(s.cost_area / t),
@@ -481,7 +481,7 @@ impl Probe for ScaleProbe {
             "usl_vertical": SIZES.iter().map(|n| round(self.usl_capacity(*n, false))).collect::<Vec<_>>(),
             "usl_horizontal": SIZES.iter().map(|n| round(self.usl_capacity(*n, true))).collect::<Vec<_>>(),
             "usl_with_db": SIZES.iter().map(|n| round(self.usl_capacity(*n, true).min(self.db_rate))).collect::<Vec<_>>(),
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

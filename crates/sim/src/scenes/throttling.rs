@@ -14,9 +14,9 @@ use crate::knob::{KnobKind, KnobSpec, Params, common_knobs};
 use crate::msg::{Kind, Msg, NodeId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -33,7 +33,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     for k in knobs.iter_mut().filter(|k| k.name == "traffic") {
         k.default = "spike";
     }
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "mode", kind: KnobKind::Choice(MODES), default: "none", unit: "", live: false, help: "none: every request queues until a core is free. load-shedding: refuses (503) a request that finds queue_limit already waiting. adaptive-delay: while the CPU is above cpu_threshold, drops each request that has waited longer than target_delay instead of working on it." },
         KnobSpec { name: "spike", kind: KnobKind::Float { min: 1.0, max: 20.0 }, default: "3", unit: "x", live: false, help: "How high the spike goes, as a multiple of arrival_rate (with the spike traffic shape: from a third of each period, for a sixth of it)." },
         KnobSpec { name: "cores", kind: KnobKind::Int { min: 1, max: 256 }, default: "8", unit: "", live: false, help: "Requests the host works on at once." },
@@ -44,7 +44,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "memory", kind: KnobKind::Int { min: 10, max: 10_000_000 }, default: "1000000", unit: "requests", live: false, help: "Requests the host's memory holds; one more and it crashes (out of memory)." },
         KnobSpec { name: "restart_time", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "5s", unit: "", live: false, help: "How long a crashed host takes to come back." },
         KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "1s", unit: "", live: false, help: "How long clients wait for an answer; the host never learns that they left." },
-    ]);
+    ] });
     SceneInfo {
         id: "throttling",
         title: "Throttling",
@@ -52,11 +52,11 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["host"]], links: &[("client", "host")], paired: &[] },
-            charts: vec![
+            charts: const { &[
                 Chart {
                     title: "Goodput, answered in time (req/s)",
                     unit: "req/s",
-                    lines: vec![
+                    lines: &[
                         Line::measured("offered/s", "offered_rps", Colour::Blue),
                         Line::measured("goodput/s", "throughput_rps", Colour::Green).compared(),
                         Line::theory("capacity", "capacity_rps", 1.0, Colour::White),
@@ -65,11 +65,11 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 Chart {
                     title: "Wasted and shed (req/s)",
                     unit: "req/s",
-                    lines: vec![Line::measured("served too late/s", "wasted_rps", Colour::Red).compared(), Line::measured("shed/s", "shed_rps", Colour::Orange).compared()],
+                    lines: &[Line::measured("served too late/s", "wasted_rps", Colour::Red).compared(), Line::measured("shed/s", "shed_rps", Colour::Orange).compared()],
                 },
-                Chart { title: "CPU busy and queue", unit: "fraction", lines: vec![Line::measured("CPU", "cpu", Colour::Purple).compared(), Line::measured("queue / memory", "memory_used", Colour::Yellow)] },
-                latency_chart(),
-            ],
+                Chart { title: "CPU busy and queue", unit: "fraction", lines: &[Line::measured("CPU", "cpu", Colour::Purple).compared(), Line::measured("queue / memory", "memory_used", Colour::Yellow)] },
+                LATENCY_CHART,
+            ] },
             compare: &[
                 Row { label: "goodput during the spike (req/s)", metric: "goodput" },
                 Row { label: "... the host's capacity (req/s)", metric: "capacity" },
@@ -82,7 +82,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::throttling::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "spike-no-throttling",
                 title: "A spike with no throttling: goodput collapses",
@@ -111,7 +111,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("memory", "3000")],
                 faults: &[],
             },
-        ],
+        ] },
     }
 });
 
@@ -321,7 +321,7 @@ impl Probe for ThrottleProbe {
         let useful: u32 = h.useful_by_second.iter().skip(from).take(elapsed).sum();
         let goodput = if elapsed > 0 { f64::from(useful) / elapsed as f64 } else { 0.0 };
         let busy = h.busy_area + h.busy() as f64 * (w.now() - h.last_change) as f64;
-        measures(json!({
+        measures!{
             "goodput": goodput.round(),
             "capacity": self.capacity.round(),
             "cpu": round3(busy / (h.cores.len() as f64 * w.now().max(1) as f64)),
@@ -330,7 +330,7 @@ impl Probe for ThrottleProbe {
             "crashed": h.crashes,
             "queue_max": h.queue_max,
             "served": h.served,
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

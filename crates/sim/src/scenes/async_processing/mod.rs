@@ -17,10 +17,10 @@ use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::msg::NodeId;
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::world::World;
 use nodes::{DeadLetters, Queue, Smtp, Web, Worker};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::cell::RefCell;
 use std::sync::LazyLock;
 
@@ -31,7 +31,7 @@ const INVARIANT: &str = "every job completes, is retried or is dead-lettered: no
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs_with_latency("12", 20_000.0, "const:1ms");
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "mode", kind: KnobKind::Choice(MODES), default: "async", unit: "", live: false, help: "sync: the web handler sends the e-mail itself, retrying inline, while the user waits. async: it puts a job on the queue and answers at once; workers send the e-mails." },
         KnobSpec { name: "web_workers", kind: KnobKind::Int { min: 1, max: 256 }, default: "8", unit: "threads", live: false, help: "Requests the web handler works on at once; the rest wait for a thread." },
         KnobSpec { name: "workers", kind: KnobKind::Int { min: 1, max: 32 }, default: "12", unit: "", live: false, help: "Async: worker processes, each sending one e-mail at a time." },
@@ -44,7 +44,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "visibility_timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 3600 * US_PER_S }, default: "30s", unit: "", live: false, help: "Async: how long a delivered job stays leased to its worker; unacknowledged by then, it goes out again. Must exceed smtp_timeout." },
         KnobSpec { name: "handle_time", kind: KnobKind::Dist, default: "const:2ms", unit: "", live: false, help: "The web handler's own work per request." },
         KnobSpec { name: "client_timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "30s", unit: "", live: false, help: "How long a user waits for the page to answer." },
-    ]);
+    ] });
     SceneInfo {
         id: "async-processing",
         title: "Async processing",
@@ -56,16 +56,16 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 links: &[("client", "web"), ("web", "queue"), ("web", "smtp"), ("queue", "worker"), ("worker", "smtp"), ("queue", "dlq")],
                 paired: &[],
             },
-            charts: vec![
-                Chart { title: "Web threads busy", unit: "fraction", lines: vec![Line::measured("busy", "web_busy", Colour::Orange).compared()] },
-                Chart { title: "Jobs waiting in the queue", unit: "jobs", lines: vec![Line::measured("queue depth", "queue_depth", Colour::Purple).compared()] },
+            charts: const { &[
+                Chart { title: "Web threads busy", unit: "fraction", lines: &[Line::measured("busy", "web_busy", Colour::Orange).compared()] },
+                Chart { title: "Jobs waiting in the queue", unit: "jobs", lines: &[Line::measured("queue depth", "queue_depth", Colour::Purple).compared()] },
                 Chart {
                     title: "E-mails per second",
                     unit: "e-mails/s",
-                    lines: vec![Line::measured("sent/s", "sent_rps", Colour::Green).compared(), Line::measured("dead-lettered/s", "dead_rps", Colour::Red).compared()],
+                    lines: &[Line::measured("sent/s", "sent_rps", Colour::Green).compared(), Line::measured("dead-lettered/s", "dead_rps", Colour::Red).compared()],
                 },
-                latency_chart(),
-            ],
+                LATENCY_CHART,
+            ] },
             compare: &[
                 Row { label: "user's answer, p50 · p99 (ms)", metric: "response_latency" },
                 Row { label: "e-mail sent after, p50 · p99 (ms)", metric: "job_latency" },
@@ -81,7 +81,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::async_processing::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "sync-saturates",
                 title: "Sending the e-mail inside the request: threads saturate",
@@ -110,7 +110,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[],
                 faults: &["20s kill worker-1", "20s kill worker-2", "20s hang worker-3", "25s revive worker-1", "25s revive worker-2", "25s revive worker-3"],
             },
-        ],
+        ] },
     }
 });
 
@@ -151,13 +151,13 @@ impl Scene for AsyncProcessing {
         let workers: Vec<NodeId> = (4..4 + n as NodeId).collect();
         let threads = p.int("web_workers") as usize;
         let web = Web::new(sync, threads, p.dist("handle_time"), queue_id, smtp_id, retries, backoff, smtp_timeout);
-        assert_eq!(w.add_node("web", "web", Box::new(web)), web_id);
+        assert!(w.add_node("web", "web", Box::new(web)) == web_id, "nodes added in id order");
         let dlq = p.flag("dlq").then_some(dlq_id);
-        assert_eq!(w.add_node("queue", "queue", Box::new(Queue::new(workers.clone(), dlq, retries, backoff, lease))), queue_id);
-        assert_eq!(w.add_node("smtp", "smtp", Box::new(Smtp::new(p.dist("task_time"), p.float("task_failure_rate")))), smtp_id);
-        assert_eq!(w.add_node("dlq", "dlq", Box::new(DeadLetters::default())), dlq_id);
+        assert!(w.add_node("queue", "queue", Box::new(Queue::new(workers.clone(), dlq, retries, backoff, lease))) == queue_id, "nodes added in id order");
+        assert!(w.add_node("smtp", "smtp", Box::new(Smtp::new(p.dist("task_time"), p.float("task_failure_rate")))) == smtp_id, "nodes added in id order");
+        assert!(w.add_node("dlq", "dlq", Box::new(DeadLetters::default())) == dlq_id, "nodes added in id order");
         for (i, &id) in workers.iter().enumerate() {
-            assert_eq!(w.add_node(format!("worker-{}", i + 1), "worker", Box::new(Worker::new(queue_id, smtp_id, smtp_timeout))), id);
+            assert!(w.add_node(format!("worker-{}", i + 1), "worker", Box::new(Worker::new(queue_id, smtp_id, smtp_timeout))) == id, "nodes added in id order");
         }
         let users = Users::new(web_id, p.float("arrival_rate"), p.duration("client_timeout"), 1 << 40, w.stream("workload")).shaped(p);
         w.add_node("client", "client", Box::new(users));
@@ -176,7 +176,7 @@ impl Probe for AsyncProbe {
         // Conservation, by the queue's own books: every job accepted is done, dead-lettered,
         // dropped, waiting (or waiting out a backoff), or leased to a worker.
         let accounted = q.completed + q.dead_lettered + q.discarded + (q.depth() + q.leased()) as u64;
-        measures(json!({
+        measures!{
             "response_latency": [ms(lat.quantile(0.5)), ms(lat.quantile(0.99))],
             "job_latency": [ms(jobs.quantile(0.5)), ms(jobs.quantile(0.99))],
             "web_busy": round3(web.busy_area(w.now()) / (self.threads as f64 * w.now().max(1) as f64)),
@@ -192,7 +192,7 @@ impl Probe for AsyncProbe {
             "discarded": q.discarded,
             "duplicates": smtp.duplicates,
             "vanished": q.accepted.saturating_sub(accounted),
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

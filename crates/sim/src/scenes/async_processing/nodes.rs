@@ -367,7 +367,7 @@ impl Component for Queue {
     /// Back: backoffs cut short, every worker taken as free (a busy one answers first).
     fn on_revive(&mut self, ctx: &mut Ctx) {
         let mut waiting: Vec<Job> = self.delayed.drain().map(|(_, j)| j).collect();
-        waiting.sort_unstable_by_key(|j| j.id);
+        crate::sort::sort_by_key(&mut waiting, |j| j.id);
         self.ready.extend(waiting);
         self.idle = self.workers.clone();
         self.on_start(ctx);
@@ -447,7 +447,7 @@ impl Component for Worker {
     /// The jobs under way die with it; the queue hears (connection reset) and sends them out again.
     fn on_crash(&mut self, held: &mut Vec<(NodeId, Msg)>) {
         let mut jobs: Vec<Msg> = self.jobs.drain().map(|(_, m)| m).collect();
-        jobs.sort_unstable_by_key(|m| m.key);
+        crate::sort::sort_by_key(&mut jobs, |m| m.key);
         held.extend(jobs.into_iter().map(|m| (self.queue, m)));
     }
 

@@ -23,9 +23,9 @@ use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::scene::{ActionSpec, Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart, traffic_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -54,21 +54,21 @@ static ACTIONS: &[ActionSpec] = &[ActionSpec { name: "flush", arg: None, role: N
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs_with_latency("2000", 1_000_000.0, "const:200us");
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "strategy", kind: KnobKind::Choice(STRATEGIES), default: "cache-aside", unit: "", live: false, help: "none: every read and write goes to the database. cache-aside: the app reads the cache, and on a miss reads the database and fills the cache. read-through: the cache itself reads the database on a miss. write-through: writes go to the database, then to the cache. write-behind: writes go to the cache only, which writes them to the database about a second later." },
         KnobSpec { name: "eviction", kind: KnobKind::Choice(EVICTIONS), default: "lru", unit: "", live: false, help: "Which entry a full cache drops: least recently used, least frequently used (sampled, as Redis does: the least used of 5 random entries), first in, or a random one." },
         KnobSpec { name: "capacity", kind: KnobKind::Int { min: 1, max: 1_000_000 }, default: "1000", unit: "entries", live: false, help: "How many keys the cache holds." },
         KnobSpec { name: "ttl", kind: KnobKind::Duration { min_us: 0, max_us: 3600 * US_PER_S }, default: "0", unit: "", live: false, help: "How long an entry may be served after its value was read from the database; 0 keeps entries until they are evicted." },
-    ]);
+    ] });
     knobs.extend(key_knobs("10000", "zipf", "0.9"));
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "write_ratio", kind: KnobKind::Float { min: 0.0, max: 1.0 }, default: "0", unit: "fraction", live: true, help: "The share of requests that write a key (a new version of its value)." },
         KnobSpec { name: "invalidation", kind: KnobKind::Bool, default: "on", unit: "", live: false, help: "Whether a write (cache-aside, read-through) deletes the key from the cache; without it the cache serves the old value until it expires." },
         KnobSpec { name: "coalesce", kind: KnobKind::Bool, default: "off", unit: "", live: false, help: "Single-flight: concurrent misses of one key share one database read instead of each making its own." },
         KnobSpec { name: "db_time", kind: KnobKind::Dist, default: "exp:5ms", unit: "", live: false, help: "Work one query needs on the database." },
         KnobSpec { name: "db_workers", kind: KnobKind::Int { min: 1, max: 256 }, default: "8", unit: "", live: false, help: "Queries the database works on at once." },
         KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "2s", unit: "", live: false, help: "How long the app waits for the cache or the database before failing a request; clients wait twice as long." },
-    ]);
+    ] });
     SceneInfo {
         id: "caching",
         title: "Caching",
@@ -76,15 +76,15 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: ACTIONS,
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["app"], &["cache", "db"]], links: &[("client", "app"), ("app", "cache"), ("app", "db"), ("cache", "db")], paired: &[] },
-            charts: vec![
-                latency_chart(),
-                traffic_chart(&[Line::measured("database queries/s", "db_load_rps", Colour::Purple).compared()]),
+            charts: const { &[
+                LATENCY_CHART,
+                clusterlab_engine::traffic_chart!(Line::measured("database queries/s", "db_load_rps", Colour::Purple).compared()),
                 Chart {
                     title: "Cache hit ratio",
                     unit: "fraction",
-                    lines: vec![Line::measured("hit ratio", "hit_ratio", Colour::Green).compared(), Line::theory("LRU theory (Che)", "hit_ratio", 1.0, Colour::Green)],
+                    lines: &[Line::measured("hit ratio", "hit_ratio", Colour::Green).compared(), Line::theory("LRU theory (Che)", "hit_ratio", 1.0, Colour::Green)],
                 },
-            ],
+            ] },
             compare: &[
                 Row { label: "hit ratio", metric: "hit_ratio" },
                 Row { label: "stale reads", metric: "stale_reads" },
@@ -96,7 +96,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::caching::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "cold-cache-stampede",
                 title: "A flushed cache stampedes the database",
@@ -118,7 +118,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("write_ratio", "0.1"), ("invalidation", "off"), ("ttl", "30s")],
                 faults: &[],
             },
-        ],
+        ] },
     }
 });
 
@@ -412,7 +412,7 @@ impl Probe for CacheProbe {
         let lookups = cache.hits + cache.misses;
         let (reads, stale) = self.stats.get();
         let secs = w.now() as f64 / 1e6;
-        measures(json!({
+        measures!{
             "hit_ratio": share(cache.hits, lookups),
             "stale_reads": stale,
             "stale_read_ratio": share(stale, reads),
@@ -425,7 +425,7 @@ impl Probe for CacheProbe {
             "cache_misses": cache.misses,
             "coalesced_reads": app.coalesced,
             "lost_writes": cache.lost_writes,
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

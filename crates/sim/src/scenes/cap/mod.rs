@@ -27,9 +27,9 @@ use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -49,14 +49,14 @@ const MAX_KEYS: i64 = 256;
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs_with_latency("600", 100_000.0, "uniform:20ms..40ms");
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "mode", kind: KnobKind::Choice(MODES), default: "cp", unit: "", live: false, help: "cp: every read and write needs a quorum, or fails. ap: each region's replica answers alone and reconciles later." },
         KnobSpec { name: "n", kind: KnobKind::Int { min: 3, max: 5 }, default: "3", unit: "regions", live: false, help: "Replicas, one per region (a, b, c, ...), each with its own clients." },
         KnobSpec { name: "r", kind: KnobKind::Int { min: 1, max: 5 }, default: "2", unit: "replicas", live: false, help: "CP: replicas a read hears from (at most n). AP reads the local replica alone." },
         KnobSpec { name: "w", kind: KnobKind::Int { min: 1, max: 5 }, default: "2", unit: "replicas", live: false, help: "CP: replicas a write waits for (at most n; r + w must exceed n). AP writes the local replica alone." },
         KnobSpec { name: "conflict", kind: KnobKind::Choice(CONFLICTS), default: "lww", unit: "", live: false, help: "How AP reconciles versions written concurrently: the later timestamp wins (lww) and the other is lost, or both are kept as siblings until the next write of the key merges them." },
         KnobSpec { name: "write_ratio", kind: KnobKind::Float { min: 0.0, max: 1.0 }, default: "0.3", unit: "fraction", live: true, help: "The share of requests that write." },
-    ]);
+    ] });
     let mut keys = key_knobs("50", "uniform", "1.0");
     keys[0].kind = KnobKind::Int { min: 1, max: MAX_KEYS };
     knobs.extend(keys);
@@ -68,15 +68,15 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["replica"]], links: &[("replica", "replica")], paired: &[("client", "replica")] },
-            charts: vec![
-                latency_chart(),
-                Chart { title: "Requests answered, by region", unit: "share", lines: vec![Line::each("answered:", Colour::Green)] },
+            charts: const { &[
+                LATENCY_CHART,
+                Chart { title: "Requests answered, by region", unit: "share", lines: &[Line::each("answered:", Colour::Green)] },
                 Chart {
                     title: "Stale reads and conflicts",
                     unit: "per second",
-                    lines: vec![Line::measured("stale reads/s", "stale_rps", Colour::Orange).compared(), Line::measured("conflicts/s", "conflicts_rps", Colour::Red).compared()],
+                    lines: &[Line::measured("stale reads/s", "stale_rps", Colour::Orange).compared(), Line::measured("conflicts/s", "conflicts_rps", Colour::Red).compared()],
                 },
-            ],
+            ] },
             compare: &[
                 Row { label: "requests answered, by region", metric: "availability_by_side" },
                 Row { label: "stale reads", metric: "stale_reads" },
@@ -88,7 +88,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::cap::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "cp-partition",
                 title: "CP: the minority side refuses",
@@ -110,7 +110,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("mode", "ap"), ("conflict", "siblings")],
                 faults: &["10s partition client-a,replica-a|replica-b,replica-c", "30s heal"],
             },
-        ],
+        ] },
     }
 });
 
@@ -501,7 +501,7 @@ impl Probe for CapProbe {
         let s = self.seen.borrow();
         let reps: Vec<&Replica> = self.replicas.iter().map(|r| w.component::<Replica>(*r)).collect();
         let by_side: Vec<f64> = reps.iter().map(|r| if r.answered + r.refused > 0 { (r.answered as f64 / (r.answered + r.refused) as f64 * 1000.0).round() / 1000.0 } else { 1.0 }).collect();
-        measures(json!({
+        measures!{
             "availability_by_side": by_side,
             "stale_reads": s.stale,
             "conflicts": reps.iter().map(|r| r.conflicts).max().unwrap_or(0),
@@ -509,7 +509,7 @@ impl Probe for CapProbe {
             "linearizability_violations": s.non_linearizable,
             "quorums_intersect": if self.cp { self.intersect } else { false },
             "refused": reps.iter().map(|r| r.refused).sum::<u64>(),
-        }))
+        }
     }
 
     fn series_names(&self, w: &World) -> Vec<String> {

@@ -22,9 +22,9 @@ use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::scene::{ActionSpec, Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
 use crate::trace::{DropReason, Record};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart, traffic_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::any::Any;
 use std::cell::RefCell;
 use crate::idmap::IdSet;
@@ -49,7 +49,7 @@ static ACTIONS: &[ActionSpec] = &[ActionSpec { name: "restart-db", arg: None, ro
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs_with_latency("400", 100_000.0, "const:500us");
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "pooling", kind: KnobKind::Bool, default: "on", unit: "", live: false, help: "Whether the apps keep connections open in a pool between queries; off, every query opens a connection and closes it after." },
         KnobSpec { name: "pool_size", kind: KnobKind::Int { min: 1, max: 1000 }, default: "10", unit: "connections", live: false, help: "Connections each app keeps open between queries (opened as needed, then kept)." },
         KnobSpec { name: "max_overflow", kind: KnobKind::Int { min: 0, max: 1000 }, default: "5", unit: "connections", live: false, help: "More connections each app may open while all pooled ones are out, closed again when returned." },
@@ -60,7 +60,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "app_instances", kind: KnobKind::Int { min: 1, max: 64 }, default: "2", unit: "", live: false, help: "App servers behind the balancer, each with its own pool." },
         KnobSpec { name: "query_time", kind: KnobKind::Dist, default: "exp:10ms", unit: "", live: false, help: "Work one query needs on the database (on its connection)." },
         KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "2s", unit: "", live: false, help: "How long clients wait for an answer, and an app for the database's." },
-    ]);
+    ] });
     SceneInfo {
         id: "connection-pooling",
         title: "Connection pooling",
@@ -68,16 +68,16 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: ACTIONS,
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["balancer"], &["app"], &["db"]], links: &[("client", "balancer"), ("balancer", "app"), ("app", "db")], paired: &[] },
-            charts: vec![
-                latency_chart(),
+            charts: const { &[
+                LATENCY_CHART,
                 Chart {
                     title: "Wait for a connection (ms)",
                     unit: "ms",
-                    lines: vec![Line::measured("mean wait", "pool_wait_ms", Colour::Orange).compared(), Line::theory("M/M/c (Erlang C)", "pool_wait_us", 1e-3, Colour::Orange)],
+                    lines: &[Line::measured("mean wait", "pool_wait_ms", Colour::Orange).compared(), Line::theory("M/M/c (Erlang C)", "pool_wait_us", 1e-3, Colour::Orange)],
                 },
-                Chart { title: "Connections open at the database", unit: "connections", lines: vec![Line::measured("open", "db_open", Colour::Blue).compared(), Line::theory("db_max_connections", "db_max", 1.0, Colour::Red)] },
-                traffic_chart(&[Line::measured("connections opened/s", "opened_rps", Colour::Purple).compared()]),
-            ],
+                Chart { title: "Connections open at the database", unit: "connections", lines: &[Line::measured("open", "db_open", Colour::Blue).compared(), Line::theory("db_max_connections", "db_max", 1.0, Colour::Red)] },
+                clusterlab_engine::traffic_chart!(Line::measured("connections opened/s", "opened_rps", Colour::Purple).compared()),
+            ] },
             compare: &[
                 Row { label: "connections opened", metric: "connections_opened" },
                 Row { label: "wait for a connection, mean (ms)", metric: "pool_wait" },
@@ -92,7 +92,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::connection_pooling::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "no-pool",
                 title: "No pool: every query pays for a new connection",
@@ -121,7 +121,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[],
                 faults: &["20s restart-db"],
             },
-        ],
+        ] },
     }
 });
 
@@ -487,7 +487,7 @@ impl Probe for PoolProbe {
         let acquired = self.sum(w, |a| a.acquired);
         let app = w.component::<App>(self.apps[0]);
         let could_hold = if app.pooled { Json::from(self.apps.len() as u32 * app.cap()) } else { Json::from("no limit") };
-        measures(json!({
+        measures!{
             "connections_opened": self.sum(w, |a| a.opened),
             // To a hundredth of a millisecond: light waits are fractions of one.
             "pool_wait": if acquired > 0 { (self.sum(w, |a| a.waited_us) as f64 / acquired as f64 / 10.0).round() / 100.0 } else { 0.0 },
@@ -500,7 +500,7 @@ impl Probe for PoolProbe {
             "db_connections_open": db.open.len(),
             "pools_could_hold": could_hold,
             "reuse_ratio": 1.0 - share(self.sum(w, |a| a.opened), acquired),
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

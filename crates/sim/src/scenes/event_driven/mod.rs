@@ -19,10 +19,10 @@ use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::msg::NodeId;
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::US_PER_S;
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::world::World;
 use nodes::{AT_MOST_ONCE, Consumer, EFFECTIVELY_ONCE, Sink};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::sync::LazyLock;
 
 pub struct EventDriven;
@@ -34,7 +34,7 @@ const NO_DUPLICATES: &str = "effectively-once has zero duplicates";
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs_with_latency("200", 20_000.0, "const:1ms");
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "partitions", kind: KnobKind::Int { min: 1, max: 32 }, default: "6", unit: "", live: false, help: "Partitions of the topic: the most consumers that can work at once, and the unit of order." },
         KnobSpec { name: "consumers", kind: KnobKind::Int { min: 1, max: 16 }, default: "3", unit: "", live: false, help: "Members of the consumer group; partitions are dealt round them, and a member left without one waits idle." },
         KnobSpec { name: "delivery", kind: KnobKind::Choice(DELIVERY), default: "at-least-once", unit: "", live: false, help: "at-most-once: commit the offset on receipt, then work (a crash loses the event). at-least-once: work, write to every service, then commit (a crash repeats it). effectively-once: at-least-once, and the services skip an event they already have." },
@@ -44,7 +44,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "ordering_key", kind: KnobKind::Bool, default: "on", unit: "", live: false, help: "On, a user's events all go to one partition (by a hash of the user), so they are applied in order; off, round robin over the partitions." },
         KnobSpec { name: "process_time", kind: KnobKind::Dist, default: "exp:5ms", unit: "", live: false, help: "A consumer's work on one event, before it writes it out." },
         KnobSpec { name: "users", kind: KnobKind::Int { min: 1, max: 1_000_000 }, default: "1000", unit: "", live: false, help: "Users whose events are produced (the ordering key)." },
-    ]);
+    ] });
     SceneInfo {
         id: "event-driven",
         title: "Event-driven architecture",
@@ -52,16 +52,16 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["broker"], &["consumer"], &["service"]], links: &[("client", "broker"), ("broker", "consumer"), ("consumer", "service")], paired: &[] },
-            charts: vec![
-                Chart { title: "Consumer lag (events)", unit: "events", lines: vec![Line::measured("lag", "lag", Colour::Purple).compared()] },
+            charts: const { &[
+                Chart { title: "Consumer lag (events)", unit: "events", lines: &[Line::measured("lag", "lag", Colour::Purple).compared()] },
                 Chart {
                     title: "Duplicates and losses, so far",
                     unit: "events",
-                    lines: vec![Line::measured("applied twice", "duplicates", Colour::Orange).compared(), Line::measured("lost", "lost", Colour::Red).compared()],
+                    lines: &[Line::measured("applied twice", "duplicates", Colour::Orange).compared(), Line::measured("lost", "lost", Colour::Red).compared()],
                 },
-                Chart { title: "Published to applied (ms)", unit: "ms", lines: vec![Line::measured("p50", "e2e_p50_ms", Colour::Green), Line::measured("p99", "e2e_p99_ms", Colour::Red).compared()] },
-                latency_chart(),
-            ],
+                Chart { title: "Published to applied (ms)", unit: "ms", lines: &[Line::measured("p50", "e2e_p50_ms", Colour::Green), Line::measured("p99", "e2e_p99_ms", Colour::Red).compared()] },
+                LATENCY_CHART,
+            ] },
             compare: &[
                 Row { label: "events published", metric: "published" },
                 Row { label: "applied twice (billing)", metric: "duplicates" },
@@ -75,7 +75,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::event_driven::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "crash-at-least-once",
                 title: "A consumer dies: its partitions move, some events repeat",
@@ -111,7 +111,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("ordering_key", "off")],
                 faults: &[],
             },
-        ],
+        ] },
     }
 });
 
@@ -134,13 +134,13 @@ impl Scene for EventDriven {
         let broker_id: NodeId = 0;
         let consumers: Vec<NodeId> = (1..=n as NodeId).collect();
         let sinks: Vec<NodeId> = (n as NodeId + 1..n as NodeId + 1 + SINKS.len() as NodeId).collect();
-        assert_eq!(w.add_node("broker", "broker", Box::new(Broker::new(partitions, consumers.clone(), p.flag("ordering_key")))), broker_id);
+        assert!(w.add_node("broker", "broker", Box::new(Broker::new(partitions, consumers.clone(), p.flag("ordering_key")))) == broker_id, "nodes added in id order");
         for (i, &id) in consumers.iter().enumerate() {
             let c = Consumer::new(broker_id, sinks.clone(), mode, p.dist("process_time"), p.float("consumer_crash_rate"), p.duration("restart_time"), p.duration("commit_interval"));
-            assert_eq!(w.add_node(format!("consumer-{}", i + 1), "consumer", Box::new(c)), id);
+            assert!(w.add_node(format!("consumer-{}", i + 1), "consumer", Box::new(c)) == id, "nodes added in id order");
         }
         for (name, &id) in SINKS.iter().zip(&sinks) {
-            assert_eq!(w.add_node(*name, "service", Box::new(Sink::new(partitions, mode == EFFECTIVELY_ONCE))), id);
+            assert!(w.add_node(*name, "service", Box::new(Sink::new(partitions, mode == EFFECTIVELY_ONCE))) == id, "nodes added in id order");
         }
         let producers = Producers::new(broker_id, p.float("arrival_rate"), 10 * US_PER_S, p.int("users") as u64, w.stream("workload")).shaped(p);
         w.add_node("client", "client", Box::new(producers));
@@ -159,7 +159,7 @@ impl Probe for TopicProbe {
         let b = w.component::<Broker>(self.broker);
         let billing = w.component::<Sink>(self.billing);
         let lost: u64 = (0..b.partitions()).map(|p| billing.lost_before(p, b.committed(p))).sum();
-        measures(json!({
+        measures!{
             "published": b.appended,
             "duplicates": billing.duplicates,
             "skipped_repeats": billing.skipped,
@@ -170,7 +170,7 @@ impl Probe for TopicProbe {
             "rebalances": b.rebalances,
             "idle_consumers": b.idle_members(),
             "crashes": self.consumers.iter().map(|&c| w.component::<Consumer>(c).crashes).sum::<u64>(),
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

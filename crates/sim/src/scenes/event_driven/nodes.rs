@@ -223,7 +223,7 @@ impl Component for Consumer {
         if token == COMMIT_TICK {
             ctx.set_timer(self.commit_interval, COMMIT_TICK);
             let mut ready: Vec<(u64, Msg)> = self.ready.drain().collect();
-            ready.sort_unstable_by_key(|(p, _)| *p);
+            crate::sort::sort_by_key(&mut ready, |(p, _)| *p);
             for (_, event) in ready {
                 if !self.down {
                     self.commit(ctx, &event);
@@ -237,7 +237,7 @@ impl Component for Consumer {
                 if !self.down {
                     ctx.send(self.broker, Msg::new(Kind::HealthReply, ReqId(0)));
                     let mut commits: Vec<Msg> = self.commits.values().chain(self.asked.values()).copied().collect();
-                    commits.sort_unstable_by_key(|m| m.tag);
+                    crate::sort::sort_by_key(&mut commits, |m| m.tag);
                     for c in commits {
                         ctx.send(self.broker, c);
                     }

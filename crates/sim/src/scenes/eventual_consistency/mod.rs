@@ -21,9 +21,9 @@ use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
 use crate::trace::Record;
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -37,7 +37,7 @@ const INVARIANT: &str = "replicas converge after writes stop";
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs_with_latency("2000", 200_000.0, "const:1ms");
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "replication", kind: KnobKind::Choice(REPLICATION), default: "async", unit: "", live: false, help: "When the primary acknowledges a write: once every replica has applied it (sync), once one has (semi-sync), or at once, replicating afterwards (async)." },
         KnobSpec { name: "replicas", kind: KnobKind::Int { min: 1, max: 8 }, default: "3", unit: "", live: false, help: "Replicas of the primary." },
         KnobSpec { name: "replication_lag", kind: KnobKind::Dist, default: "exp:100ms", unit: "", live: false, help: "How long a replica takes to apply a write after receiving it (its apply queue, a busy disk, a slow link)." },
@@ -45,7 +45,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "read_your_writes", kind: KnobKind::Bool, default: "off", unit: "", live: true, help: "A user's read of their own key goes to a replica only if it already holds that user's last write, else to the primary." },
         KnobSpec { name: "write_ratio", kind: KnobKind::Float { min: 0.0, max: 1.0 }, default: "0.2", unit: "fraction", live: true, help: "The share of requests that write (a user writes their own key)." },
         KnobSpec { name: "own_reads", kind: KnobKind::Float { min: 0.0, max: 1.0 }, default: "0.5", unit: "fraction", live: false, help: "The share of a user's reads that read their own key; the rest read someone else's." },
-    ]);
+    ] });
     let mut keys = key_knobs("1000", "uniform", "1.0");
     keys[0].help = "How many users there are; each owns one key (their profile).";
     knobs.extend(keys);
@@ -57,18 +57,18 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["app"], &["primary"], &["replica"]], links: &[("client", "app"), ("app", "primary"), ("app", "replica"), ("primary", "replica")], paired: &[] },
-            charts: vec![
-                latency_chart(),
+            charts: const { &[
+                LATENCY_CHART,
                 Chart {
                     title: "Stale reads and write latency",
                     unit: "share / s",
-                    lines: vec![
+                    lines: &[
                         Line::measured("stale read share", "stale_read_ratio", Colour::Orange).compared(),
                         Line::measured("slowest write (s)", "write_max_s", Colour::Purple).compared(),
                     ],
                 },
-                Chart { title: "Keys each replica has yet to catch up on", unit: "keys", lines: vec![Line::each("behind:", Colour::Blue)] },
-            ],
+                Chart { title: "Keys each replica has yet to catch up on", unit: "keys", lines: &[Line::each("behind:", Colour::Blue)] },
+            ] },
             compare: &[
                 Row { label: "stale reads (share)", metric: "stale_read_ratio" },
                 Row { label: "staleness p50 / p99 (ms)", metric: "staleness" },
@@ -80,7 +80,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::eventual_consistency::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "async-stale-reads",
                 title: "Asynchronous: fast writes, stale reads",
@@ -109,7 +109,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("replication", "async"), ("read_from", "replica")],
                 faults: &["10s partition primary|replica-2", "30s heal"],
             },
-        ],
+        ] },
     }
 });
 
@@ -390,7 +390,7 @@ impl Probe for EcProbe {
     fn metrics(&self, w: &World) -> Map<String, Json> {
         let s = self.seen.borrow();
         let primary = w.component::<Primary>(self.primary);
-        measures(json!({
+        measures!{
             "stale_read_ratio": share(s.stale, s.reads),
             "stale_reads": s.stale,
             "staleness": [ms(s.staleness.quantile(0.5)), ms(s.staleness.quantile(0.99))],
@@ -400,7 +400,7 @@ impl Probe for EcProbe {
             "convergence_p99": ms(primary.convergence.quantile(0.99)),
             "writes_failed": w.component::<App>(self.app).writes_failed,
             "writes": primary.writes,
-        }))
+        }
     }
 
     fn series_names(&self, w: &World) -> Vec<String> {

@@ -21,9 +21,9 @@ use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
 use crate::trace::Record;
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::any::Any;
 use std::cell::RefCell;
 use crate::idmap::IdMap;
@@ -45,7 +45,7 @@ const BACKOFF_CAP: u32 = 32;
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs_with_latency("50", 10_000.0, "const:1ms");
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "idempotency_keys", kind: KnobKind::Bool, default: "on", unit: "", live: false, help: "Whether the checkout sends each payment's key with every attempt, and the API remembers keys to charge each payment once." },
         KnobSpec { name: "key_lock", kind: KnobKind::Bool, default: "on", unit: "", live: false, help: "Whether the API locks a key before charging. Off, it only checks for a stored result and stores it after the charge: a retry that arrives meanwhile is charged too." },
         KnobSpec { name: "retries", kind: KnobKind::Int { min: 0, max: 10 }, default: "3", unit: "", live: false, help: "Attempts the checkout makes after the first, on a timeout, an error or a 409." },
@@ -56,7 +56,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "key_ttl", kind: KnobKind::Duration { min_us: 1_000, max_us: 7 * 86_400 * US_PER_S }, default: "600s", unit: "", live: false, help: "How long the API remembers a finished payment's key. It must outlast the checkout's retries, or a late retry is charged again." },
         KnobSpec { name: "charge_time", kind: KnobKind::Dist, default: "exp:300ms", unit: "", live: false, help: "How long the processor takes to charge a card." },
         KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 3600 * US_PER_S }, default: "60s", unit: "", live: false, help: "How long a user waits for the checkout to say paid or failed." },
-    ]);
+    ] });
     SceneInfo {
         id: "idempotency",
         title: "Idempotency",
@@ -64,19 +64,19 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["checkout"], &["api"], &["processor"]], links: &[("client", "checkout"), ("checkout", "api"), ("api", "processor")], paired: &[] },
-            charts: vec![
+            charts: const { &[
                 Chart {
                     title: "Charges per second",
                     unit: "charges/s",
-                    lines: vec![
+                    lines: &[
                         Line::measured("charges/s", "charges_rps", Colour::Green).compared(),
                         Line::measured("duplicate charges/s", "duplicates_rps", Colour::Red).compared(),
                         Line::measured("retries/s", "retries_rps", Colour::Orange),
                     ],
                 },
-                Chart { title: "Duplicate charges, so far", unit: "payments", lines: vec![Line::measured("duplicate charges", "duplicates", Colour::Red).compared()] },
-                latency_chart(),
-            ],
+                Chart { title: "Duplicate charges, so far", unit: "payments", lines: &[Line::measured("duplicate charges", "duplicates", Colour::Red).compared()] },
+                LATENCY_CHART,
+            ] },
             compare: &[
                 Row { label: "payments", metric: "payments" },
                 Row { label: "charges at the processor", metric: "charges" },
@@ -91,7 +91,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::idempotency::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "no-keys",
                 title: "Lost responses and retries, no keys: customers charged twice",
@@ -120,7 +120,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("key_lock", "off"), ("charge_time", "exp:1500ms"), ("response_loss", "0"), ("retries", "6")],
                 faults: &[],
             },
-        ],
+        ] },
     }
 });
 
@@ -465,7 +465,7 @@ impl Probe for PayProbe {
         let api = w.component::<Api>(self.api);
         let pr = w.component::<Processor>(self.processor);
         let failed_but_charged = self.failed_charged.get() + c.failed_ids.borrow().iter().filter(|(_, id)| pr.charged.contains_key(id)).count() as u64;
-        measures(json!({
+        measures!{
             "payments": c.next_id,
             "charges": pr.charges,
             "duplicate_charges": pr.duplicates,
@@ -477,7 +477,7 @@ impl Probe for PayProbe {
             "failed": c.failed,
             "failed_but_charged": failed_but_charged,
             "keys_stored": api.store.len(),
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

@@ -19,10 +19,10 @@ use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
 use crate::trace::{DropReason, Record};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, Table, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, Table, LATENCY_CHART};
 use crate::world::World;
 use algorithms::{ALGORITHMS, Meter, NONE, Peak, Rule};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::any::Any;
 use std::cell::RefCell;
 use std::sync::LazyLock;
@@ -34,7 +34,7 @@ const INVARIANT: &str = "never more than limit (+burst) per window for exact alg
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs("100", 100_000.0);
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "algorithm", kind: KnobKind::Choice(ALGORITHMS), default: "token-bucket", unit: "", live: false, help: "How the limiter decides. token-bucket: a bucket of `burst` tokens refilled at limit per window, a token per request. leaky-bucket: requests queue (up to `burst`) and leave one every window/limit. fixed-window: at most limit per clock-aligned window. sliding-log: at most limit in the last window, by the time of each request admitted. sliding-window: the current window's count plus the previous one's, weighted by how much of it the last window still covers. none: no limit." },
         KnobSpec { name: "limit", kind: KnobKind::Int { min: 1, max: 100_000 }, default: "5", unit: "per window", live: false, help: "Requests a key may make per window (a premium user's is premium_factor times more)." },
         KnobSpec { name: "window", kind: KnobKind::Duration { min_us: 1_000, max_us: 60 * US_PER_S }, default: "1s", unit: "", live: false, help: "The span the limit counts over." },
@@ -48,7 +48,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "api_workers", kind: KnobKind::Int { min: 1, max: 256 }, default: "4", unit: "", live: false, help: "Requests the API works on at once." },
         KnobSpec { name: "api_time", kind: KnobKind::Dist, default: "exp:10ms", unit: "", live: false, help: "Work one request needs on the API." },
         KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "2s", unit: "", live: false, help: "How long users wait for an answer." },
-    ]);
+    ] });
     SceneInfo {
         id: "rate-limiting",
         title: "Rate limiting",
@@ -56,20 +56,20 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["limiter"], &["api"]], links: &[("client", "limiter"), ("limiter", "api")], paired: &[] },
-            charts: vec![
+            charts: const { &[
                 Chart {
                     title: "Admitted and refused (429) per second",
                     unit: "req/s",
-                    lines: vec![
+                    lines: &[
                         Line::measured("offered/s", "offered_rps", Colour::Blue),
                         Line::measured("admitted/s", "admitted_rps", Colour::Green).compared(),
                         Line::measured("429/s", "rejected_rps", Colour::Red).compared(),
                         Line::theory("theory", "admitted_rps", 1.0, Colour::Green),
                     ],
                 },
-                Chart { title: "user-0: admitted in the last window", unit: "requests", lines: vec![Line::each("in_window:", Colour::Blue), Line::theory("limit", "limit", 1.0, Colour::White)] },
-                latency_chart(),
-            ],
+                Chart { title: "user-0: admitted in the last window", unit: "requests", lines: &[Line::each("in_window:", Colour::Blue), Line::theory("limit", "limit", 1.0, Colour::White)] },
+                LATENCY_CHART,
+            ] },
             compare: &[
                 Row { label: "admitted", metric: "admitted" },
                 Row { label: "429s, to anyone", metric: "rejected_429" },
@@ -91,7 +91,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             }],
         },
         narrative: &crate::narratives::rate_limiting::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "abusive-user",
                 title: "One user floods; the token bucket holds them to their limit",
@@ -120,7 +120,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("key", "ip"), ("limit", "25"), ("burst", "25")],
                 faults: &["10s set abuse_rate=400"],
             },
-        ],
+        ] },
     }
 });
 
@@ -425,7 +425,7 @@ impl Probe for LimitProbe {
         let (others_sent, others_done) = (others(&c.sent_by_split[1]), others(&c.completed_by_split[1]));
         let a = l.chosen;
         let bound = |a: usize| self.keying.free.bound(a).map_or(Json::from("—"), Json::from);
-        measures(json!({
+        measures!{
             "algorithm": ALGORITHMS[a],
             "admitted": l.admitted[a],
             "rejected_429": l.rejected[a],
@@ -440,7 +440,7 @@ impl Probe for LimitProbe {
             "rejected_by_algorithm": l.rejected,
             "max_in_window_by_algorithm": l.max_in_window.iter().map(|m| m[0]).collect::<Vec<_>>(),
             "bound_by_algorithm": (0..ALGORITHMS.len()).map(bound).collect::<Vec<_>>(),
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

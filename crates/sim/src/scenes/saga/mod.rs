@@ -15,10 +15,10 @@ use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::msg::NodeId;
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, Table, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, Table, LATENCY_CHART};
 use crate::world::World;
 use nodes::{Coordinator, S_DONE, S_FAILED, S_UNDONE, STEPS, Service};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::cell::RefCell;
 use std::sync::LazyLock;
 
@@ -30,7 +30,7 @@ const INVARIANT: &str = "every saga ends all-done or all-compensated, compensati
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs_with_latency("50", 20_000.0, "const:1ms");
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "style", kind: KnobKind::Choice(STYLES), default: "orchestration", unit: "", live: false, help: "orchestration: one coordinator asks each service in turn, times each step out, compensates in reverse and resumes from its log after a crash. choreography: each service cues the next when its step is done, or the previous to undo; nobody owns a saga as a whole." },
         KnobSpec { name: "step_failure_rate", kind: KnobKind::Float { min: 0.0, max: 1.0 }, default: "0.1", unit: "fraction", live: true, help: "The chance that a step fails (no seat, no room, card declined); it did nothing, and the steps before it are compensated." },
         KnobSpec { name: "compensation_failure_rate", kind: KnobKind::Float { min: 0.0, max: 0.9 }, default: "0.1", unit: "fraction", live: true, help: "The chance that a compensation fails for now; it is retried after the backoff until it succeeds." },
@@ -39,7 +39,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "backoff", kind: KnobKind::Duration { min_us: 1_000, max_us: 60 * US_PER_S }, default: "200ms", unit: "", live: false, help: "The wait before a failed compensation (or, in choreography, a failed step) is tried again." },
         KnobSpec { name: "step_time", kind: KnobKind::Dist, default: "exp:20ms", unit: "", live: false, help: "How long a service takes to do or undo its step." },
         KnobSpec { name: "client_timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "30s", unit: "", live: false, help: "How long a traveller waits to hear booked or cancelled." },
-    ]);
+    ] });
     SceneInfo {
         id: "saga",
         title: "Saga",
@@ -47,20 +47,20 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["orchestrator"], &["service"]], links: &[("client", "orchestrator"), ("orchestrator", "service"), ("service", "service")], paired: &[] },
-            charts: vec![
+            charts: const { &[
                 Chart {
                     title: "Sagas ended per second",
                     unit: "sagas/s",
-                    lines: vec![Line::measured("all done/s", "completed_rps", Colour::Green).compared(), Line::measured("compensated/s", "compensated_rps", Colour::Orange).compared()],
+                    lines: &[Line::measured("all done/s", "completed_rps", Colour::Green).compared(), Line::measured("compensated/s", "compensated_rps", Colour::Orange).compared()],
                 },
                 Chart {
                     title: "Share all done",
                     unit: "fraction",
-                    lines: vec![Line::measured("all done / ended", "completed_share", Colour::Green).compared(), Line::theory("(1 - p^(retries+1))^4", "completed_share", 1.0, Colour::White)],
+                    lines: &[Line::measured("all done / ended", "completed_share", Colour::Green).compared(), Line::theory("(1 - p^(retries+1))^4", "completed_share", 1.0, Colour::White)],
                 },
-                Chart { title: "Sagas open", unit: "sagas", lines: vec![Line::measured("open", "open", Colour::Purple).compared()] },
-                latency_chart(),
-            ],
+                Chart { title: "Sagas open", unit: "sagas", lines: &[Line::measured("open", "open", Colour::Purple).compared()] },
+                LATENCY_CHART,
+            ] },
             compare: &[
                 Row { label: "all done", metric: "completed" },
                 Row { label: "compensated (all undone)", metric: "compensated" },
@@ -85,7 +85,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             }],
         },
         narrative: &crate::narratives::saga::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "orchestrated",
                 title: "An orchestrator books, and undoes in reverse",
@@ -114,7 +114,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("style", "choreography")],
                 faults: &[],
             },
-        ],
+        ] },
     }
 });
 
@@ -149,7 +149,7 @@ impl Scene for Saga {
             let prev = (i > 0).then(|| services[i - 1]);
             let next = services.get(i + 1).copied();
             let s = Service::new(i, coordinator, prev, next, choreography, p.dist("step_time"), p.float("step_failure_rate"), p.float("compensation_failure_rate"), retries, backoff, keep);
-            assert_eq!(w.add_node(*name, "service", Box::new(s)), services[i]);
+            assert!(w.add_node(*name, "service", Box::new(s)) == services[i], "nodes added in id order");
         }
         let clients = Clients::new(coordinator, p.float("arrival_rate"), p.duration("client_timeout"), 1 << 40, w.stream("workload")).shaped(p);
         let client = w.add_node("client", "client", Box::new(clients));
@@ -173,7 +173,7 @@ impl Probe for SagaProbe {
     fn metrics(&self, w: &World) -> Map<String, Json> {
         let c = w.component::<Coordinator>(self.coordinator);
         let services: Vec<&Service> = self.services.iter().map(|&id| w.component::<Service>(id)).collect();
-        let mut m = measures(json!({
+        let mut m = measures!{
             "sagas": c.completed + c.compensated + c.open + c.stuck,
             "completed": c.completed,
             "compensated": c.compensated,
@@ -187,10 +187,10 @@ impl Probe for SagaProbe {
             "stuck": c.stuck_at(w.now()),
             "resumed": c.resumed,
             "saga_columns": ["flight", "hotel", "car", "payment", "ended"],
-        }));
+        };
         for (i, (id, outcome)) in c.recent.iter().rev().enumerate() {
-            let mut row: Vec<Json> = services.iter().map(|s| json!(step_word(s.held.get(*id).map(|h| h.state)))).collect();
-            row.push(json!(if *outcome { "booked" } else { "cancelled" }));
+            let mut row: Vec<Json> = services.iter().map(|s| Json::from(step_word(s.held.get(*id).map(|h| h.state)))).collect();
+            row.push(Json::from(if *outcome { "booked" } else { "cancelled" }));
             m.insert(format!("saga_{i}"), Json::Array(row));
         }
         m

@@ -20,9 +20,9 @@ use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::scene::{ActionSpec, Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
 use crate::trace::Record;
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart, traffic_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::world::World;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::any::Any;
 use std::cell::RefCell;
 use std::sync::LazyLock;
@@ -44,19 +44,19 @@ static ACTIONS: &[ActionSpec] = &[
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs("3000", 1_000_000.0);
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "shards", kind: KnobKind::Int { min: 1, max: MAX_SHARDS as i64 }, default: "4", unit: "", live: false, help: "Shards at the start; add-shard and remove-shard change it while the run plays." },
         KnobSpec { name: "strategy", kind: KnobKind::Choice(STRATEGIES), default: "consistent-hash", unit: "", live: false, help: "How a key finds its shard: modulo (hash mod N), range (equal slices of the key space, in key order), consistent-hash (the first shard point clockwise on a hash ring)." },
         KnobSpec { name: "vnodes", kind: KnobKind::Int { min: 1, max: 1024 }, default: "100", unit: "per shard", live: false, help: "Points each shard has on the consistent-hash ring; more points even out the shares." },
-    ]);
+    ] });
     knobs.extend(key_knobs("100000", "uniform", "1.1"));
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "query_keys", kind: KnobKind::Int { min: 1, max: 16 }, default: "1", unit: "keys", live: false, help: "Adjacent keys each query reads (a range scan); the router asks every shard that holds one and waits for all." },
         KnobSpec { name: "service_time", kind: KnobKind::Dist, default: "exp:2ms", unit: "", live: false, help: "Work one query needs on a shard." },
         KnobSpec { name: "workers", kind: KnobKind::Int { min: 1, max: 256 }, default: "4", unit: "", live: false, help: "Queries a shard works on at once." },
         KnobSpec { name: "queue_limit", kind: KnobKind::Int { min: 0, max: 100_000 }, default: "1000", unit: "queries", live: false, help: "Waiting room per shard; beyond it the shard refuses." },
         KnobSpec { name: "timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "5s", unit: "", live: false, help: "How long the router waits for shards before failing a query; clients wait twice as long." },
-    ]);
+    ] });
     SceneInfo {
         id: "sharding",
         title: "Sharding",
@@ -64,20 +64,20 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: ACTIONS,
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["router"], &["shard"]], links: &[("client", "router"), ("router", "shard")], paired: &[] },
-            charts: vec![
-                latency_chart(),
-                traffic_chart(&[]),
+            charts: const { &[
+                LATENCY_CHART,
+                clusterlab_engine::traffic_chart!(),
                 Chart {
                     title: "Load imbalance and keys moved",
                     unit: "ratio",
-                    lines: vec![
+                    lines: &[
                         Line::measured("busiest/mean shard", "load_imbalance", Colour::Orange).compared(),
                         Line::theory("expected (uniform keys)", "load_imbalance", 1.0, Colour::Orange),
                         Line::measured("keys moved (last resize)", "keys_moved", Colour::Blue).compared(),
                         Line::theory("theory moved", "keys_moved_fraction", 1.0, Colour::Blue),
                     ],
                 },
-            ],
+            ] },
             compare: &[
                 Row { label: "queries per shard", metric: "per_shard_load" },
                 Row { label: "busiest shard / mean", metric: "load_imbalance" },
@@ -88,7 +88,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::sharding::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "hot-shard-sequential-range",
                 title: "Timestamps on range sharding: one hot shard",
@@ -110,7 +110,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("strategy", "consistent-hash"), ("vnodes", "100")],
                 faults: &["20s add-shard"],
             },
-        ],
+        ] },
     }
 });
 
@@ -392,7 +392,7 @@ impl Probe for ShardProbe {
     fn metrics(&self, w: &World) -> Map<String, Json> {
         let r = self.router(w);
         let active = |counts: &[u64]| -> Vec<f64> { r.map().shards().iter().map(|s| counts[*s as usize - 1] as f64).collect() };
-        measures(json!({
+        measures!{
             "per_shard_load": r.calls,
             "load_imbalance": round3(max_over_mean(&active(&r.calls_since_resize))),
             "key_share_imbalance": round3(max_over_mean(&self.shares)),
@@ -401,7 +401,7 @@ impl Probe for ShardProbe {
             "cross_shard_queries": r.cross_shard,
             "cross_shard_ratio": round3(if r.queries > 0 { r.cross_shard as f64 / r.queries as f64 } else { 0.0 }),
             "shards_now": r.map().shards().len(),
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

@@ -16,10 +16,10 @@ use nodes::{Coordinator, Participant};
 use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
 use crate::time::{Micros, US_PER_S};
-use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, latency_chart};
+use crate::view::{Chart, Colour, Line, Row, SceneView, StageView, LATENCY_CHART};
 use crate::world::World;
 use crate::msg::NodeId;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::cell::RefCell;
 use std::sync::LazyLock;
 
@@ -32,7 +32,7 @@ const INVARIANT: &str = "atomicity_violations = 0";
 
 static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
     let mut knobs = common_knobs_with_latency("300", 50_000.0, "const:1ms");
-    knobs.extend([
+    knobs.extend_from_slice(const { &[
         KnobSpec { name: "participants", kind: KnobKind::Int { min: 2, max: 16 }, default: "2", unit: "", live: false, help: "Databases every transaction writes to; each must vote yes for it to commit." },
         KnobSpec { name: "vote_no_rate", kind: KnobKind::Float { min: 0.0, max: 1.0 }, default: "0.05", unit: "fraction", live: true, help: "The chance that a participant votes no (a constraint fails, a deadlock); one no aborts the transaction everywhere." },
         KnobSpec { name: "coordinator_crash", kind: KnobKind::Choice(COORDINATOR_CRASH), default: "never", unit: "", live: false, help: "Where the coordinator crashes, once, on the first transaction after crash_at: before-prepare (nobody has voted), after-prepare (votes on their way, no decision logged), during-commit (commit logged and sent to the first participant only)." },
@@ -43,7 +43,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         KnobSpec { name: "in_doubt", kind: KnobKind::Choice(IN_DOUBT), default: "wait", unit: "", live: false, help: "What a participant that voted yes does when the decision is overdue: wait (and ask the coordinator again), or decide alone after one timeout (a heuristic decision: commit or abort), which frees its lock and can break atomicity." },
         KnobSpec { name: "work_time", kind: KnobKind::Dist, default: "exp:10ms", unit: "", live: false, help: "How long a participant takes to prepare its part (write it to its log)." },
         KnobSpec { name: "client_timeout", kind: KnobKind::Duration { min_us: 1_000, max_us: 600 * US_PER_S }, default: "30s", unit: "", live: false, help: "How long a client waits for committed or aborted." },
-    ]);
+    ] });
     SceneInfo {
         id: "two-phase-commit",
         title: "Two-phase commit",
@@ -51,24 +51,24 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
         actions: &[],
         view: SceneView {
             stage: StageView { columns: &[&["client"], &["coordinator"], &["participant"]], links: &[("client", "coordinator"), ("coordinator", "participant")], paired: &[] },
-            charts: vec![
+            charts: const { &[
                 Chart {
                     title: "Transactions per second",
                     unit: "txn/s",
-                    lines: vec![Line::measured("committed/s", "committed_rps", Colour::Green).compared(), Line::measured("aborted/s", "aborted_rps", Colour::Red).compared()],
+                    lines: &[Line::measured("committed/s", "committed_rps", Colour::Green).compared(), Line::measured("aborted/s", "aborted_rps", Colour::Red).compared()],
                 },
                 Chart {
                     title: "Commit ratio",
                     unit: "fraction",
-                    lines: vec![Line::measured("committed / decided", "commit_ratio", Colour::Green).compared(), Line::theory("(1 - vote_no_rate)^participants", "commit_ratio", 1.0, Colour::White)],
+                    lines: &[Line::measured("committed / decided", "commit_ratio", Colour::Green).compared(), Line::theory("(1 - vote_no_rate)^participants", "commit_ratio", 1.0, Colour::White)],
                 },
                 Chart {
                     title: "Locks held",
                     unit: "locks",
-                    lines: vec![Line::measured("locks held", "locks", Colour::Purple).compared(), Line::measured("held over a timeout", "locks_blocked", Colour::Red).compared()],
+                    lines: &[Line::measured("locks held", "locks", Colour::Purple).compared(), Line::measured("held over a timeout", "locks_blocked", Colour::Red).compared()],
                 },
-                latency_chart(),
-            ],
+                LATENCY_CHART,
+            ] },
             compare: &[
                 Row { label: "committed", metric: "committed" },
                 Row { label: "aborted", metric: "aborted" },
@@ -82,7 +82,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             tables: &[],
         },
         narrative: &crate::narratives::two_phase_commit::NARRATIVE,
-        presets: vec![
+        presets: const { &[
             Preset {
                 name: "all-or-nothing",
                 title: "Every participant votes: all commit or none",
@@ -111,7 +111,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 set: &[("coordinator_crash", "after-prepare"), ("in_doubt", "heuristic-commit")],
                 faults: &[],
             },
-        ],
+        ] },
     }
 });
 
@@ -146,12 +146,12 @@ impl Scene for TwoPhaseCommit {
         let coordinator_id: NodeId = 0;
         let participants: Vec<NodeId> = (1..=n).collect();
         let coordinator = Coordinator::new(participants.clone(), timeout, choice_index(COORDINATOR_CRASH, p.choice("coordinator_crash")), crash_at, recovery);
-        assert_eq!(w.add_node("coordinator", "coordinator", Box::new(coordinator)), coordinator_id);
+        assert!(w.add_node("coordinator", "coordinator", Box::new(coordinator)) == coordinator_id, "nodes added in id order");
         let crash = choice_index(PARTICIPANT_CRASH, p.choice("participant_crash"));
         let in_doubt = choice_index(IN_DOUBT, p.choice("in_doubt"));
         for i in 0..n {
             let part = Participant::new(i, coordinator_id, p.dist("work_time"), p.float("vote_no_rate"), timeout, in_doubt, if i == 0 { crash } else { 0 }, crash_at, recovery);
-            assert_eq!(w.add_node(format!("participant-{}", i + 1), "participant", Box::new(part)), i + 1);
+            assert!(w.add_node(format!("participant-{}", i + 1), "participant", Box::new(part)) == i + 1, "nodes added in id order");
         }
         let clients = crate::components::source::Source::new(coordinator_id, p.float("arrival_rate"), p.duration("client_timeout"), 1 << 40, w.stream("workload")).shaped(p);
         let client = w.add_node("client", "client", Box::new(clients));
@@ -178,7 +178,7 @@ impl Probe for TpcProbe {
         // Waits still going on count as far as they have gone.
         let blocked = parts.iter().map(|p| p.blocked_max.max(p.oldest_wait(w.now()))).max().unwrap_or(0);
         let (locks, _) = self.locks(w);
-        measures(json!({
+        measures!{
             "committed": c.committed,
             "aborted": c.aborted,
             "commit_ratio": share(c.committed, c.committed + c.aborted),
@@ -190,7 +190,7 @@ impl Probe for TpcProbe {
             "atomicity_violations": w.violations_of(INVARIANT),
             "coordinator_recoveries": c.recoveries,
             "in_doubt_time": round3(parts.iter().map(|p| p.in_doubt_us).sum::<f64>() / 1e6),
-        }))
+        }
     }
 
     fn series_names(&self, _w: &World) -> Vec<String> {

@@ -1,0 +1,207 @@
+//! Reading decimal numbers without std's `f64::from_str`. Std's parser is exact for every
+//! input, and for that it carries about 8 KB of power-of-five and shift tables that do not
+//! compress (7 KB of the page's gzip bytes). Every number we read is short — a knob value,
+//! a duration, a distribution's parameter, a speed — and for those this reads exactly the
+//! same `f64` as std: it is correctly rounded for up to 19 significant digits with a
+//! decimal exponent from -28 to 19 (`0.000001`, `2.5e6`, `0.30000000000000004`). Beyond
+//! that (more digits, or extreme exponents) it is within a few units in the last place.
+
+/// `10^k` for `k` in `0..=22`: each exactly representable in an `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Parses `text` as `str::parse::<f64>` does: an optional sign, digits with an optional
+/// point (`1.`, `.5`), an optional exponent (`e-3`), or `inf`, `infinity`, `nan` in any
+/// case; nothing else, no spaces. `None` where std returns an error.
+pub fn parse_f64(text: &str) -> Option<f64> {
+    let b = text.as_bytes();
+    let (negative, start) = match b.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
+    };
+    let word = &b[start..];
+    let sign = if negative { -1.0 } else { 1.0 };
+    if word.eq_ignore_ascii_case(b"inf") || word.eq_ignore_ascii_case(b"infinity") {
+        return Some(sign * f64::INFINITY);
+    }
+    if word.eq_ignore_ascii_case(b"nan") {
+        return Some(f64::NAN);
+    }
+    let (mut mantissa, mut exp10, mut digits, mut inexact) = (0u64, 0i64, 0usize, false);
+    let mut i = 0;
+    let mut take = |d: u8, fraction: bool| {
+        digits += 1;
+        if mantissa < 1_000_000_000_000_000_000 {
+            mantissa = mantissa * 10 + u64::from(d);
+            exp10 -= i64::from(fraction);
+        } else {
+            // Past 19 digits: a digit of the integer part still scales the number.
+            exp10 += i64::from(!fraction);
+            inexact |= d != 0;
+        }
+    };
+    while i < word.len() && word[i].is_ascii_digit() {
+        take(word[i] - b'0', false);
+        i += 1;
+    }
+    if i < word.len() && word[i] == b'.' {
+        i += 1;
+        while i < word.len() && word[i].is_ascii_digit() {
+            take(word[i] - b'0', true);
+            i += 1;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < word.len() && (word[i] | 0x20) == b'e' {
+        i += 1;
+        let minus = match word.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let from = i;
+        let mut e: i64 = 0;
+        while i < word.len() && word[i].is_ascii_digit() {
+            e = (e * 10 + i64::from(word[i] - b'0')).min(1_000_000);
+            i += 1;
+        }
+        if i == from {
+            return None;
+        }
+        exp10 += if minus { -e } else { e };
+    }
+    if i != word.len() {
+        return None;
+    }
+    Some(sign * magnitude(mantissa, exp10, inexact))
+}
+
+/// `mantissa × 10^exp10`, correctly rounded where the module comment says.
+fn magnitude(mantissa: u64, exp10: i64, inexact: bool) -> f64 {
+    if mantissa == 0 {
+        return 0.0;
+    }
+    if !inexact {
+        // Both exact, so one rounding (Clinger's fast path).
+        if mantissa <= 1 << 53 && (-22..=22).contains(&exp10) {
+            let m = mantissa as f64;
+            return if exp10 >= 0 { m * POW10[exp10 as usize] } else { m / POW10[(-exp10) as usize] };
+        }
+        // The product is an integer below 2^128; the cast rounds it once.
+        if (0..=19).contains(&exp10) {
+            return (u128::from(mantissa) * 10u128.pow(exp10 as u32)) as f64;
+        }
+        // A quotient with at least 55 significant bits and a sticky bit for the remainder:
+        // the cast rounds it once, and the power-of-two scaling is exact. Past 10^20 the
+        // division runs on for 32 more bits.
+        if (-28..0).contains(&exp10) {
+            let shift = mantissa.leading_zeros() + 63;
+            let num = u128::from(mantissa) << shift;
+            let den = 10u128.pow((-exp10) as u32);
+            let (q, rest, shift) = if exp10 >= -20 {
+                (num / den, num % den, shift)
+            } else {
+                let (q1, r1) = (num / den, num % den);
+                ((q1 << 32) | ((r1 << 32) / den), (r1 << 32) % den, shift + 32)
+            };
+            return scale2((q | u128::from(rest != 0)) as f64, -(shift as i32));
+        }
+    }
+    // Rare: a few roundings, each within half a unit in the last place.
+    let mut v = mantissa as f64;
+    let mut e = exp10.clamp(-400, 400);
+    while e > 22 {
+        v *= 1e22;
+        e -= 22;
+    }
+    while e < -22 {
+        v /= 1e22;
+        e += 22;
+    }
+    if e >= 0 { v * POW10[e as usize] } else { v / POW10[(-e) as usize] }
+}
+
+/// `v × 2^k`, exact while the result is a normal number.
+fn scale2(v: f64, k: i32) -> f64 {
+    let mut v = v;
+    let mut k = k;
+    while k < -1000 {
+        v *= f64::from_bits(((1023 - 1000) as u64) << 52);
+        k += 1000;
+    }
+    v * f64::from_bits(((1023 + k) as u64) << 52)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn same(text: &str) {
+        let want = text.parse::<f64>().ok();
+        let got = parse_f64(text);
+        match (want, got) {
+            (Some(w), Some(g)) if w.is_nan() => assert!(g.is_nan(), "{text}"),
+            (w, g) => assert_eq!(g.map(f64::to_bits), w.map(f64::to_bits), "{text}: std {w:?}, ours {g:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_what_std_reads_and_refuses_what_it_refuses() {
+        for t in [
+            "0", "-0", "+0", "1", "1.", ".5", "-.5", "0.1", "0.01", "0.999", "1e3", "1E-3", "2.5e+6", "50000", "100000", "1e22",
+            "1e23", "9007199254740993", "0.30000000000000004", "123456789012345678", "1234567890123456789", "0.000001",
+            "1e-400", "1e400", "inf", "-Infinity", "NaN", "", "-", ".", "e5", "1e",
+            "1e+", "1.2.3", " 1", "1 ", "1_000", "0x10", "--1", "+-1", "1.5s", "00012.50", "12345678901234567890123",
+        ] {
+            same(t);
+        }
+    }
+
+    #[test]
+    fn extremes_are_close() {
+        for t in ["1.7976931348623157e308", "2.2250738585072014e-308", "1e300", "1e-300", "123456789e-290"] {
+            let (want, got) = (t.parse::<f64>().unwrap(), parse_f64(t).unwrap());
+            assert!(((got - want) / want).abs() < 1e-15, "{t}: {got} vs {want}");
+        }
+    }
+
+    proptest! {
+        /// Every finite f64 written as std writes it (the knobs' text form) reads back to
+        /// itself, and to what std reads.
+        #[test]
+        fn round_trips_std_display(fraction in 0u64..1 << 52, exp in -16i64..53, negative: bool) {
+            let v = f64::from_bits((u64::from(negative) << 63) | (((1023 + exp) as u64) << 52) | fraction);
+            let text = v.to_string();
+            prop_assert_eq!(parse_f64(&text).map(f64::to_bits), Some(v.to_bits()), "{}", text);
+        }
+
+        /// Short decimals, as people type them: exactly std's value.
+        #[test]
+        fn short_decimals_are_exact(int in 0u64..10_000_000, frac in 0u64..1_000_000, places in 0usize..7, exp in -20i32..20) {
+            let text = format!("{int}.{frac:0places$}e{exp}");
+            same(&text);
+        }
+
+        /// Anything else is close.
+        #[test]
+        fn long_or_extreme_inputs_are_close(m in 1u64.., extra in 0u32..10, exp in -300i32..300) {
+            let text = format!("{m}{}e{exp}", "7".repeat(extra as usize));
+            let want: f64 = text.parse().unwrap();
+            let got = parse_f64(&text).unwrap();
+            if want.is_normal() {
+                prop_assert!(((got - want) / want).abs() < 1e-15, "{}: {} vs {}", text, got, want);
+            }
+        }
+    }
+}
