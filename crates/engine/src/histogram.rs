@@ -53,10 +53,16 @@ impl Histogram {
 
     #[inline]
     pub fn record(&mut self, v: Micros) {
+        self.record_n(v, 1);
+    }
+
+    /// Records `n` samples of `v` (the same frame written to `n` connections, say).
+    #[inline]
+    pub fn record_n(&mut self, v: Micros, n: u64) {
         let i = index_of(v);
-        self.counts[i] += 1;
-        self.count += 1;
-        self.sum += u128::from(v);
+        self.counts[i] += n;
+        self.count += n;
+        self.sum += u128::from(v) * u128::from(n);
         self.max = self.max.max(v);
         self.lo = self.lo.min(i);
         self.hi = self.hi.max(i);

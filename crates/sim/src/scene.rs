@@ -41,6 +41,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::microservices::Microservices,
     #[cfg(feature = "event-driven")]
     &crate::scenes::event_driven::EventDriven,
+    #[cfg(feature = "websockets")]
+    &crate::scenes::websockets::WebSockets,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

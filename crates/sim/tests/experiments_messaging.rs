@@ -127,3 +127,46 @@ fn delivery_guarantees_decide_what_a_consumer_crash_costs() {
     let ordered = run(preset("event-driven", "no-ordering-key").set("ordering_key", "on").limit(limit));
     assert!(metric(&unordered, "out_of_order") > 0.0 && metric(&ordered, "out_of_order") == 0.0);
 }
+
+/// WebSockets: a gateway's death makes immediate reconnects a storm of attempts, most
+/// refused, that backoff with jitter flattens (at the price of clients waiting longer);
+/// without heartbeats, connections of vanished clients stay open and are written every
+/// message, and with them none is left past detection; a hung gateway is noticed by the
+/// missing heartbeats; short polling costs a request per client per interval whether or
+/// not anyone talks, and half an interval of latency.
+#[test]
+fn websockets_storms_leaks_and_polling() {
+    let limit = Limit::Until(60_000_000);
+    let storm = run(preset("websockets", "gateway-dies-immediate").limit(limit));
+    let calm = run(preset("websockets", "gateway-dies-backoff").limit(limit));
+    assert!(metric(&storm, "reconnect_peak") > 5_000.0, "{}", metric(&storm, "reconnect_peak"));
+    assert!(metric(&calm, "reconnect_peak") < 1_000.0, "{}", metric(&calm, "reconnect_peak"));
+    assert!(metric(&storm, "refused") > 1_000.0 && metric(&calm, "refused") < 0.1 * metric(&storm, "refused"));
+    for r in [&storm, &calm] {
+        assert_eq!(metric(r, "online"), 1000.0, "every client is back");
+        assert!(metric(r, "reconnects") > 300.0, "gateway-1's third of the clients reconnected: {}", metric(r, "reconnects"));
+        assert_eq!(r.invariants.violation_count, 0);
+    }
+    assert!(metric(&calm, "offline_max_s") > metric(&storm, "offline_max_s"), "backing off costs waiting");
+
+    let leaky = run(preset("websockets", "no-heartbeats").limit(limit));
+    let tidy = run(preset("websockets", "no-heartbeats").set("heartbeat", "10s").limit(limit));
+    assert!(metric(&leaky, "leaked_connections") > 100.0, "{}", metric(&leaky, "leaked_connections"));
+    assert!(metric(&leaky, "wasted_frames") > 10_000.0);
+    assert_eq!(metric(&tidy, "leaked_connections"), 0.0);
+    assert!(metric(&tidy, "dead_connections_open") < 0.5 * metric(&leaky, "dead_connections_open"));
+    assert!(metric(&tidy, "heartbeats") > 5_000.0 && tidy.invariants.checked > 0 && tidy.invariants.violation_count == 0);
+
+    // A hung gateway accepts and answers nothing: heartbeats tell its clients to move.
+    let hang = |hb: &str| run(RunSpec::new("websockets").set("heartbeat", hb).fault("20s hang gateway-2").limit(limit));
+    let (noticed, stuck) = (hang("10s"), hang("0"));
+    assert!(metric(&noticed, "reconnects") > 250.0 && metric(&stuck, "reconnects") == 0.0);
+    assert!(stuck.requests.timed_out > noticed.requests.timed_out + 500, "{} vs {}", stuck.requests.timed_out, noticed.requests.timed_out);
+
+    let polling = run(preset("websockets", "polling").limit(limit));
+    let pushing = run(preset("websockets", "polling").set("transport", "websocket").limit(limit));
+    assert!(metric(&polling, "gateway_rps") > 3.0 * metric(&pushing, "gateway_rps"));
+    let p99 = |r: &Report| r.metrics["message_latency"][1].as_f64().unwrap();
+    assert!(p99(&polling) > 1_500.0 && p99(&pushing) < 20.0, "{} vs {}", p99(&polling), p99(&pushing));
+    assert_eq!(metric(&polling, "open_connections"), 0.0);
+}

@@ -284,3 +284,19 @@ fn fan_out_touches_a_slow_leaf_with_1_minus_1_minus_p_to_the_n_and_availability_
         assert!((theory(&r, "slow_share") - slow).abs() < 0.005 && (theory(&r, "availability") - a.powi(n)).abs() < 0.005);
     }
 }
+
+/// Short polling: the gateways see every client once per interval plus every message,
+/// and a message waits half an interval for the next poll (the median), plus four hops.
+#[test]
+fn polling_costs_clients_over_interval_and_half_an_interval_of_latency() {
+    for (clients, interval, rate) in [("1000", "2s", "200"), ("400", "500ms", "50"), ("3000", "5s", "20")] {
+        let r = run(&RunSpec::new("websockets").set("transport", "polling").set("clients", clients).set("poll_interval", interval).set("message_rate", rate).limit(Limit::Until(120_000_000)));
+        let interval_s = clusterlab_sim::time::parse_duration(interval).unwrap() as f64 / 1e6;
+        let (clients, rate): (f64, f64) = (clients.parse().unwrap(), rate.parse().unwrap());
+        let rps = clients / interval_s + rate;
+        assert_close(&format!("requests/s, {clients} clients every {interval_s} s"), r.metrics["gateway_rps"].as_f64().unwrap(), rps, 0.02);
+        let p50_ms = interval_s * 500.0 + 4.0;
+        assert_close(&format!("median latency, every {interval_s} s"), r.metrics["message_latency"][0].as_f64().unwrap(), p50_ms, 0.03);
+        assert!((theory(&r, "gateway_rps") - rps).abs() < 1e-6 && (theory(&r, "message_p50_ms") - p50_ms).abs() < 1e-6);
+    }
+}

@@ -30,6 +30,7 @@ const BUSIEST = [
   ['async-processing', 'smtp-outage'],
   ['microservices', 'fan-out-tail'],
   ['event-driven', 'consumer-crashes'],
+  ['websockets', 'gateway-dies-immediate'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

@@ -26,6 +26,9 @@ pub struct Source {
     /// The knob that sets `rate_per_s` during a run; only the clients of `arrival_rate`
     /// follow the traffic shape knobs too.
     rate_knob: &'static str,
+    /// Whether the traffic shape knobs steer it (`shaped`), as they do the clients of
+    /// `arrival_rate` anyway.
+    shaped: bool,
     shape: Shape,
     period_us: Micros,
     /// A spike's height (the `spike` shape), as a multiple of the rate.
@@ -65,6 +68,7 @@ impl Source {
             target,
             rate_per_s,
             rate_knob: "arrival_rate",
+            shaped: false,
             shape: Shape::Steady,
             period_us: 1,
             spike: crate::traffic::SPIKE,
@@ -90,6 +94,7 @@ impl Source {
     pub fn shaped(mut self, p: &Params) -> Self {
         self.shape = Shape::from_name(p.choice("traffic")).expect("choices are shape names");
         self.period_us = p.duration("traffic_period");
+        self.shaped = true;
         self
     }
 
@@ -99,9 +104,10 @@ impl Source {
         self
     }
 
-    /// A second source beside the clients (one abusive user, say), whose rate a knob of
-    /// its own sets (`rate`, which may be 0: it then sends nothing until the knob rises),
-    /// steady whatever the traffic shape of the clients.
+    /// A source whose rate a knob of its own sets (`rate`, which may be 0: it then sends
+    /// nothing until the knob rises): a second source beside the clients (one abusive
+    /// user, say), steady whatever the traffic shape of the clients, or, `shaped`, the
+    /// scene's one source under a name of its own (chat messages, `message_rate`).
     pub fn rate_knob(mut self, knob: &'static str) -> Self {
         self.rate_knob = knob;
         self
@@ -249,7 +255,8 @@ impl Component for Source {
     fn on_set(&mut self, ctx: &mut Ctx, knob: &str, value: &Value) {
         match (knob, value) {
             (k, Value::Float(r)) if k == self.rate_knob => self.rate_per_s = *r,
-            ("arrival_rate" | "traffic" | "traffic_period", _) if self.rate_knob != "arrival_rate" => return,
+            ("arrival_rate", _) if self.rate_knob != "arrival_rate" => return,
+            ("traffic" | "traffic_period", _) if self.rate_knob != "arrival_rate" && !self.shaped => return,
             ("traffic", Value::Choice(name)) => self.shape = Shape::from_name(name).expect("choices are shape names"),
             ("traffic_period", Value::Duration(us)) => self.period_us = *us,
             ("key_dist", Value::Choice(name)) => {

@@ -12,6 +12,8 @@ pub mod circuit_breaker;
 pub mod connection_pooling;
 #[cfg(feature = "event-driven")]
 pub mod event_driven;
+#[cfg(feature = "websockets")]
+pub mod websockets;
 #[cfg(feature = "eventual-consistency")]
 pub mod eventual_consistency;
 #[cfg(feature = "idempotency")]
