@@ -321,14 +321,17 @@ impl Devices {
     fn answered(&mut self, ctx: &mut Ctx, msg: Msg) {
         let ok = msg.kind == Kind::Response;
         if ok && let Some(sent) = self.sending.remove(&msg.req.0) {
+            // Kept for the polls still to see it; every member may have seen it already (a
+            // poll's answer can overtake the publisher's), and then it is forgotten.
             let room = msg.tag as usize;
-            let base = self.seq_base[room];
-            let q = &mut self.sent_at[room];
-            let at = msg.value.wrapping_sub(base) as usize;
-            if q.len() <= at {
-                q.resize(at + 1, Micros::MAX);
+            let at = msg.value.wrapping_sub(self.seq_base[room]);
+            if at < u32::MAX / 2 {
+                let (q, at) = (&mut self.sent_at[room], at as usize);
+                if q.len() <= at {
+                    q.resize(at + 1, Micros::MAX);
+                }
+                q[at] = sent;
             }
-            q[at] = sent;
         } else if ok {
             // WebSockets: whoever in the room has lost their connection misses it.
             self.lost += u64::from(self.dropped_in_room[msg.tag as usize]);
