@@ -75,14 +75,9 @@ impl Consumer {
         }
     }
 
-    /// Crashes, at a chance of `crash_rate` over the two points where it may: before the
-    /// work, or after the writes and before the commit.
-    fn crashes_here(&mut self, ctx: &mut Ctx) -> bool {
-        if self.crash_rate == 0.0 || ctx.rng.unit() >= self.crash_rate / 2.0 {
-            return false;
-        }
-        self.crashes += 1;
-        self.down = true;
+    /// What a crash takes from memory: events in hand, offsets and commits under way (a
+    /// new epoch, so that timers set before it are ignored).
+    fn forget(&mut self) {
         self.queue.clear();
         self.current = None;
         self.expect.clear();
@@ -91,6 +86,17 @@ impl Consumer {
         self.early.clear();
         self.ready.clear();
         self.epoch += 1;
+    }
+
+    /// Crashes, at a chance of `crash_rate` over the two points where it may: before the
+    /// work, or after the writes and before the commit.
+    fn crashes_here(&mut self, ctx: &mut Ctx) -> bool {
+        if self.crash_rate == 0.0 || ctx.rng.unit() >= self.crash_rate / 2.0 {
+            return false;
+        }
+        self.crashes += 1;
+        self.down = true;
+        self.forget();
         ctx.set_state(1);
         ctx.set_timer(self.restart, RESTARTED);
         true
@@ -266,15 +272,8 @@ impl Component for Consumer {
     }
 
     fn on_crash(&mut self, _held: &mut Vec<(NodeId, Msg)>) {
-        self.queue.clear();
-        self.current = None;
         self.owned = 0;
-        self.expect.clear();
-        self.commits.clear();
-        self.asked.clear();
-        self.early.clear();
-        self.ready.clear();
-        self.epoch += 1;
+        self.forget();
     }
 
     fn on_set(&mut self, _ctx: &mut Ctx, knob: &str, value: &crate::knob::Value) {
