@@ -8,6 +8,7 @@
 //! anything was said, and waits half an interval on average for each message.
 
 mod check;
+mod devices;
 mod nodes;
 
 use super::measure::{measures, ms};
@@ -20,7 +21,8 @@ use crate::time::{Micros, US_PER_S, format_duration};
 use crate::view::{Chart, Colour, Line, Row, SceneView, StageView};
 use crate::world::World;
 use check::NoLeaks;
-use nodes::{Backplane, DeviceConfig, Devices, Gateway, Reconnect};
+use devices::{DeviceConfig, Devices, Reconnect};
+use nodes::{Backplane, Gateway};
 use serde_json::{Map, Value as Json};
 use std::cell::RefCell;
 use std::sync::LazyLock;
