@@ -72,7 +72,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             stage: StageView { columns: &[&["client"], &["devices"], &["gateway"], &["backplane"]], links: &[("client", "devices"), ("devices", "gateway"), ("gateway", "backplane")], paired: &[] },
             charts: const { &[
                 Chart { title: "Connection attempts per second", unit: "per s", lines: &[Line::measured("attempts", "attempts_rps", Colour::Orange).compared()] },
-                Chart { title: "Connections at the gateways", unit: "connections", lines: &[Line::measured("open", "open_connections", Colour::Blue), Line::measured("leaked", "leaked_connections", Colour::Red).compared()] },
+                Chart { title: "Connections at the gateways", unit: "connections", lines: &[Line::measured("open", "open_connections", Colour::Blue).compared(), Line::measured("leaked", "leaked_connections", Colour::Red).compared()] },
                 Chart {
                     title: "Message latency, sent to received (ms)",
                     unit: "ms",
@@ -95,6 +95,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
                 Row { label: "messages lost (client offline)", metric: "messages_lost" },
                 Row { label: "message latency p50 · p99 (ms)", metric: "message_latency" },
                 Row { label: "requests per second at the gateways", metric: "gateway_rps" },
+                Row { label: "heartbeat pings sent", metric: "heartbeats" },
                 Row { label: "frames written to dead connections", metric: "wasted_frames" },
             ],
             tables: &[],
