@@ -25,7 +25,7 @@ fn catalogue_lists_every_pattern_and_links_the_playable_ones() {
     assert_eq!(root.query_selector_all("a[href^='?p=']").unwrap().length() as usize, clusterlab_sim::scene::SCENES.len());
     assert!(root.query_selector("a[href='?p=cap']").unwrap().is_some(), "cap is playable");
     assert!(root.query_selector("a[href='?p=rate-limiting']").unwrap().is_some(), "rate limiting is playable");
-    assert!(root.query_selector("a[href='?p=sse']").unwrap().is_none(), "server-sent events is not built yet");
+    assert!(root.query_selector("a[href='?p=architecture']").unwrap().is_none(), "the capstone is not built yet");
     root.remove();
 }
 

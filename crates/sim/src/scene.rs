@@ -43,6 +43,8 @@ pub static SCENES: &[&dyn Scene] = &[
     &crate::scenes::event_driven::EventDriven,
     #[cfg(feature = "websockets")]
     &crate::scenes::websockets::WebSockets,
+    #[cfg(feature = "sse")]
+    &crate::scenes::sse::Sse,
 ];
 
 pub fn find(id: &str) -> crate::error::Result<&'static dyn Scene> {

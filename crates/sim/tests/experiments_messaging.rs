@@ -170,3 +170,40 @@ fn websockets_storms_leaks_and_polling() {
     assert!(p99(&polling) > 1_500.0 && p99(&pushing) < 20.0, "{} vs {}", p99(&polling), p99(&pushing));
     assert_eq!(metric(&polling, "open_connections"), 0.0);
 }
+
+/// Server-sent events: when the proxy drops every stream, browsers that resume without
+/// Last-Event-ID miss what happened while they reconnected, and with it miss nothing
+/// (the replayed events arrive late); a quiet stream behind an idle timeout is cut again
+/// and again, and keep-alive comments stop it; polling costs requests and latency, long
+/// polling costs even more requests.
+#[test]
+fn sse_resumes_with_last_event_id_and_keepalives_stop_idle_cuts() {
+    let limit = Limit::Until(60_000_000);
+    let lost = run(preset("sse", "proxy-reload-no-id").limit(limit));
+    let resumed = run(preset("sse", "proxy-reload-last-event-id").limit(limit));
+    assert!(metric(&lost, "events_missed") > 3_000.0, "{}", metric(&lost, "events_missed"));
+    assert_eq!(metric(&resumed, "events_missed"), 0.0);
+    assert_eq!(metric(&resumed, "replayed"), metric(&lost, "events_missed"), "the same events, replayed instead of lost");
+    for r in [&lost, &resumed] {
+        assert_eq!(metric(r, "proxy_cuts"), 1000.0);
+        assert!(metric(r, "reconnects") > 990.0 && metric(r, "streaming") == 1000.0);
+        assert_eq!(r.invariants.violation_count, 0);
+    }
+    assert!(resumed.invariants.checked > lost.invariants.checked, "the checker watches resumed streams");
+    let p99 = |r: &Report| r.metrics["latency"][1].as_f64().unwrap();
+    assert!(p99(&resumed) > 1_000.0 && p99(&lost) < 10.0, "{} vs {}", p99(&resumed), p99(&lost));
+
+    let quiet = run(preset("sse", "idle-proxy-timeout").limit(limit));
+    let kept = run(preset("sse", "idle-proxy-timeout").set("keepalive", "5s").limit(limit));
+    assert!(metric(&quiet, "proxy_cuts") >= 1000.0 && metric(&quiet, "events_missed") > 100.0);
+    assert_eq!(metric(&kept, "proxy_cuts"), 0.0);
+    assert!(metric(&kept, "keepalives") >= 11.0 && metric(&kept, "events_missed") == 0.0);
+
+    let polling = run(preset("sse", "polling").limit(limit));
+    let streaming = run(preset("sse", "polling").set("transport", "sse").limit(limit));
+    let long = run(preset("sse", "polling").set("transport", "long-polling").limit(limit));
+    assert!(metric(&polling, "server_rps") > 20.0 * metric(&streaming, "server_rps"));
+    assert!(metric(&long, "server_rps") > 5.0 * metric(&polling, "server_rps"));
+    assert!(p99(&polling) > 1_500.0 && p99(&streaming) < 10.0 && p99(&long) < 10.0);
+    assert_eq!(metric(&polling, "events_missed") + metric(&long, "events_missed"), 0.0);
+}

@@ -300,3 +300,47 @@ fn polling_costs_clients_over_interval_and_half_an_interval_of_latency() {
         assert!((theory(&r, "gateway_rps") - rps).abs() < 1e-6 && (theory(&r, "message_p50_ms") - p50_ms).abs() < 1e-6);
     }
 }
+
+/// Server-sent events behind a proxy with an idle timeout and no keep-alive: a stream is
+/// cut at the first gap of `proxy_timeout` between Poisson events, on average
+/// (e^{rT} − 1)/r after it opens; then its browser waits `retry` and reopens (four hops).
+/// Every browser reconnects once per such cycle. All streams share the one event stream,
+/// so they are cut together: forty hours make a few thousand cycles to average over.
+#[test]
+fn idle_cuts_come_once_per_wait_for_a_long_enough_gap() {
+    const HOURS: u64 = 40;
+    for (rate, timeout, retry) in [("0.2", "10s", "3s"), ("1", "3s", "1s"), ("0.05", "20s", "5s")] {
+        let r = run(&RunSpec::new("sse").set("clients", "100").set("event_rate", rate).set("proxy_timeout", timeout).set("retry", retry).set("arrival_rate", "0").limit(Limit::Until(HOURS * 3_600_000_000)));
+        let s = |d: &str| clusterlab_sim::time::parse_duration(d).unwrap() as f64 / 1e6;
+        let rate_f: f64 = rate.parse().unwrap();
+        let cycle = ((rate_f * s(timeout)).exp() - 1.0) / rate_f + s(retry) + 0.004;
+        let per_s = 100.0 / cycle;
+        assert_close(&format!("reconnections/s, {rate} events/s, timeout {timeout}"), r.metrics["reconnects"].as_f64().unwrap() / (HOURS as f64 * 3600.0), per_s, 0.04);
+        assert!((theory(&r, "reconnects_rps") - per_s).abs() < 0.01);
+    }
+}
+
+/// Polling every interval: clients/interval requests a second, and an event waits half an
+/// interval (the median) for the next poll, plus two hops down. Long polling: each browser
+/// asks once per trip there and back (four hops) plus the wait for the next event, unless
+/// one came during the trip, capped at `hold`; events arrive two hops after they happen.
+#[test]
+fn polling_and_long_polling_cost_what_their_cycles_say() {
+    for (clients, interval) in [("1000", "2s"), ("300", "500ms")] {
+        let r = run(&RunSpec::new("sse").set("transport", "polling").set("clients", clients).set("poll_interval", interval).limit(Limit::Until(120_000_000)));
+        let interval_s = clusterlab_sim::time::parse_duration(interval).unwrap() as f64 / 1e6;
+        let rps = clients.parse::<f64>().unwrap() / interval_s;
+        assert_close(&format!("requests/s, {clients} browsers every {interval_s} s"), r.metrics["server_rps"].as_f64().unwrap(), rps, 0.02);
+        assert_close(&format!("median latency, every {interval_s} s"), r.metrics["latency"][0].as_f64().unwrap(), interval_s * 500.0 + 2.0, 0.03);
+        assert_eq!(r.metrics["events_missed"], 0);
+    }
+    for (rate, hold, until_s) in [("5", "25s", 120), ("50", "25s", 30), ("0.5", "1s", 1200)] {
+        let r = run(&RunSpec::new("sse").set("transport", "long-polling").set("clients", "500").set("event_rate", rate).set("hold", hold).limit(Limit::Until(until_s * 1_000_000)));
+        let (rate, hold_s): (f64, f64) = (rate.parse().unwrap(), clusterlab_sim::time::parse_duration(hold).unwrap() as f64 / 1e6);
+        let cycle = 0.004 + (-rate * 0.004f64).exp() * (1.0 - (-rate * hold_s).exp()) / rate;
+        let rps = 500.0 / cycle + 1.0;
+        assert_close(&format!("long polls/s, {rate} events/s, hold {hold_s} s"), r.metrics["server_rps"].as_f64().unwrap(), rps, 0.03);
+        assert!((theory(&r, "server_rps") - rps).abs() < 0.01);
+        assert_eq!(r.metrics["latency"][0].as_f64().unwrap(), 2.0);
+    }
+}

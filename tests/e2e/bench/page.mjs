@@ -31,6 +31,7 @@ const BUSIEST = [
   ['microservices', 'fan-out-tail'],
   ['event-driven', 'consumer-crashes'],
   ['websockets', 'gateway-dies-immediate'],
+  ['sse', 'proxy-reload-last-event-id'],
 ];
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];

@@ -14,6 +14,8 @@ pub mod connection_pooling;
 pub mod event_driven;
 #[cfg(feature = "websockets")]
 pub mod websockets;
+#[cfg(feature = "sse")]
+pub mod sse;
 #[cfg(feature = "eventual-consistency")]
 pub mod eventual_consistency;
 #[cfg(feature = "idempotency")]
