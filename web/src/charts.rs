@@ -179,7 +179,7 @@ fn round_step(raw: f64) -> f64 {
     if !(raw > 0.0) || !raw.is_finite() {
         return 1.0;
     }
-    let base = 10f64.powf(raw.log10().floor());
+    let base = libm::pow(10.0, raw.log10().floor());
     let m = raw / base;
     base * if m <= 1.0 { 1.0 } else if m <= 2.0 { 2.0 } else if m <= 5.0 { 5.0 } else { 10.0 }
 }

@@ -182,9 +182,9 @@ fn chart_lines(spec: &view::Chart, r: &Runner, side_b: bool, out: &mut Vec<Line>
         match l.source {
             view::Source::Column(name) => out.push(Line { label: label(l.label), colour, points: points(series, name), dashed: l.dashed }),
             view::Source::Prefixed(prefix) => {
-                for (i, name) in series.names.iter().filter(|n| n.starts_with(prefix)).enumerate() {
+                for (i, (name, rest)) in series.names.iter().filter_map(|n| Some((n, n.strip_prefix(prefix)?))).enumerate() {
                     let colour = if side_b { colour } else { charts::colour(view::Colour::CYCLE[i % view::Colour::CYCLE.len()]) };
-                    out.push(Line { label: label(&name[prefix.len()..]), colour, points: points(series, name), dashed: l.dashed });
+                    out.push(Line { label: label(rest), colour, points: points(series, name), dashed: l.dashed });
                 }
             }
             view::Source::Theory(name, scale) => {

@@ -473,7 +473,7 @@ fn wire(root: &Element, stage: &Element) {
             && let Some(v) = clusterlab_sim::num::parse_f64(&value_of(&ev))
         {
             with_ui(|ui| {
-                ui.set_speed((10f64.powf(v) * 100.0).round() / 100.0);
+                ui.set_speed((libm::pow(10.0, v) * 100.0).round() / 100.0);
                 ui.render();
             });
         }

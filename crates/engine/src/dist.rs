@@ -22,8 +22,11 @@ impl Dist {
                 .map(Dist::Const)
                 .map_err(|e| format!("{e}; a distribution looks like const:10ms, exp:10ms, uniform:5ms..15ms, lognormal:10ms,0.5 or pareto:10ms,2.5"));
         };
+        // A search for a separator chosen at run time would bring std's code for an empty
+        // one, and with it the panic of a string sliced off a character boundary.
         let two = |sep: &str| {
-            args.split_once(sep)
+            let at = args.as_bytes().windows(sep.len()).position(|w| w == sep.as_bytes());
+            at.and_then(|at| Some((args.get(..at)?, args.get(at + sep.len()..)?)))
                 .ok_or_else(|| format!("'{t}': {kind} takes two values separated by '{sep}'"))
         };
         let positive = |name: &str, s: &str| -> Result<f64, String> {
@@ -88,7 +91,7 @@ impl Dist {
         } else if cv == 1.0 {
             Dist::Exp { mean_us: us(mean) }
         } else {
-            let sigma = libm::sqrt(libm::log(1.0 + cv * cv));
+            let sigma = libm::log(1.0 + cv * cv).sqrt();
             Dist::LogNormal { median_us: us(mean / libm::exp(sigma * sigma / 2.0)), sigma }
         }
     }

@@ -145,7 +145,7 @@ impl Rng {
 
     /// Standard normal (Box–Muller, one of the pair).
     pub fn normal(&mut self) -> f64 {
-        let r = libm::sqrt(-2.0 * libm::log(self.unit()));
+        let r = (-2.0 * libm::log(self.unit())).sqrt();
         r * libm::cos(2.0 * core::f64::consts::PI * self.unit())
     }
 }

@@ -10,7 +10,7 @@ pub const US_PER_S: Micros = 1_000_000;
 pub fn parse_duration(text: &str) -> Result<Micros, String> {
     let t = text.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
+    let (number, unit) = t.split_at_checked(split).unwrap_or((t, ""));
     let scale = match unit {
         "us" | "µs" => 1.0,
         "ms" => 1e3,

@@ -467,7 +467,7 @@ impl Probe for ShardProbe {
                 (old.with_shards(list), Some(node))
             }
             ("remove-shard", Some(name)) => {
-                let s: u32 = name.trim_start_matches("shard-").parse().expect("checked when scheduled");
+                let s: u32 = name.strip_prefix("shard-").unwrap_or(name).parse().expect("checked when scheduled");
                 (old.with_shards(old.shards().iter().copied().filter(|x| *x != s).collect()), None)
             }
             _ => return,

@@ -146,7 +146,7 @@ fn reconnect_theory(p: &Params) -> Option<f64> {
     if p.choice("transport") != "sse" || p.choice("traffic") != "steady" || keepalive as f64 >= t * US_PER_S as f64 {
         return None;
     }
-    let cycle = ((r * t).min(700.0).exp() - 1.0) / r + p.duration("retry") as f64 / US_PER_S as f64 + 4.0 * hop_s(p);
+    let cycle = (libm::exp((r * t).min(700.0)) - 1.0) / r + p.duration("retry") as f64 / US_PER_S as f64 + 4.0 * hop_s(p);
     Some(if keepalive > 0 { 0.0 } else { p.int("clients") as f64 / cycle })
 }
 
@@ -245,7 +245,7 @@ impl Probe for SseProbe {
             }
             "long-polling" => {
                 let (r, hold, trip) = (p.float("event_rate"), p.duration("hold") as f64 / US_PER_S as f64, 4.0 * hop);
-                let cycle = trip + (-r * trip).exp() * (1.0 - (-r * hold).exp()) / r;
+                let cycle = trip + libm::exp(-r * trip) * (1.0 - libm::exp(-r * hold)) / r;
                 let mut t = vec![("latency_p50_ms", 2e3 * hop)];
                 // A new page's first poll, answered at once, comes on top.
                 t.extend(steady.then(|| ("server_rps", clients / cycle + p.float("arrival_rate"))));
