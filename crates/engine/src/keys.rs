@@ -173,7 +173,9 @@ impl Zipf {
         loop {
             let u = self.bottom + rng.unit() * (self.top - self.bottom);
             let x = self.inverse(u);
-            let k = (x + 0.5).floor().clamp(1.0, self.n);
+            // Not f64::clamp: with a bound known only at run time, its check that min <= max
+            // brings std's f64 Debug formatting (and its shortest-digits algorithms) into the page.
+            let k = (x + 0.5).floor().max(1.0).min(self.n);
             if k - x <= self.squeeze || u >= self.integral(k + 0.5) - self.density(k) {
                 return k as u64;
             }
