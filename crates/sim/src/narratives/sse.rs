@@ -27,7 +27,7 @@ pub static NARRATIVE: Narrative = Narrative {
          six per site in a browser) is reached long before the server is busy.",
     ],
     try_this: &[
-        Step { text: "The proxy drops every stream at 20 s, and the browsers resume without Last-Event-ID: the missed events jump by thousands. Compare with Last-Event-ID on: none missed; the replayed events arrive about 3 s late, and the p99 shows it.", preset: Some("proxy-reload-no-id"), compare: Some("last_event_id:on") },
+        Step { text: "The proxy drops every stream at 20 s, and the browsers resume without Last-Event-ID: the missed events jump by thousands. Compare with Last-Event-ID on: none missed; the replayed events arrive up to 3 s late, and the p99 shows it.", preset: Some("proxy-reload-no-id"), compare: Some("last_event_id:on") },
         Step { text: "A quiet stream behind a 10 s idle timeout: every few tens of seconds all streams are cut together and the browsers reconnect as one, missing what comes meanwhile. Compare with a keep-alive comment every 5 s: not one cut.", preset: Some("idle-proxy-timeout"), compare: Some("keepalive:5s") },
         Step { text: "Polling every 2 s: hundreds of requests a second however quiet it is, and events a second late on average. Compare with a stream: two milliseconds, and requests only when a browser connects.", preset: Some("polling"), compare: Some("transport:sse") },
         Step { text: "Long polling instead: events as fast as on a stream, but every event answers every waiting poll and each browser asks again at once: thousands of requests a second for five events.", preset: Some("polling"), compare: Some("transport:long-polling") },

@@ -105,7 +105,7 @@ static INFO: LazyLock<SceneInfo> = LazyLock::new(|| {
             Preset {
                 name: "proxy-reload-last-event-id",
                 title: "The same reload, with Last-Event-ID",
-                about: "Each browser reconnects saying the last event it got; the server replays the ones since from its history. Nothing is missed; those events arrive 3 s late.",
+                about: "Each browser reconnects saying the last event it got; the server replays the ones since from its history. Nothing is missed; those events arrive up to 3 s late.",
                 set: &[("last_event_id", "on")],
                 faults: &["20s cut-connections"],
             },
