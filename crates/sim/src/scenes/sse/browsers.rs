@@ -187,7 +187,9 @@ impl Browsers {
             t.state = State::Online;
             t.dropped = false;
             self.online += 1;
-        } else {
+        } else if t.state == State::Online {
+            // (A long poll given up on, its browser waiting to ask again, is answered late:
+            // the browser has moved on.)
             self.receive(now, i, first, msg.value);
             if self.cfg.transport == Transport::LongPolling {
                 self.poll(ctx, i);
