@@ -2,7 +2,7 @@
 //! what it does when the proxy cuts the stream: wait `retry`, then reconnect, saying the
 //! last event id it saw if Last-Event-ID is on.
 
-use super::nodes::{ACCEPT, CLOSE, CONNECT, EventLog, FRESH, POLL, POLLED, RESET, SLOT_BITS, slot_of};
+use super::nodes::{ACCEPT, CLOSE, CONNECT, EventLog, FRESH, POLL, POLLED, RESET, SLOT_BITS, code, cursor_value, first_sent, slot_of};
 use crate::component::{Component, Ctx, NodeView, Tone};
 use crate::histogram::Histogram;
 use crate::knob::Value;
@@ -101,24 +101,24 @@ impl Browsers {
     }
 
     /// The cursor a browser sends: its last event id, unless it has none to give.
-    fn cursor(&self, i: usize) -> (ReqId, u32) {
+    fn cursor(&self, i: usize) -> u32 {
         let t = &self.tabs[i];
         let says = !t.fresh && (self.cfg.last_event_id || self.cfg.transport != Transport::Sse);
-        (ReqId(u64::from(says)), t.seen)
+        cursor_value(says.then_some(t.seen))
     }
 
     fn connect(&mut self, ctx: &mut Ctx, i: usize) {
         let conn = self.next_conn(i);
-        let (req, value) = self.cursor(i);
+        let value = self.cursor(i);
         self.tabs[i].state = State::Connecting;
-        ctx.send(self.proxy, Msg { kind: Kind::Call, req, key: conn, tag: CONNECT, value });
+        ctx.send(self.proxy, Msg { kind: Kind::Call, req: ReqId(0), key: conn, tag: CONNECT, value });
         ctx.set_timer(ANSWER_TIMEOUT_US, GIVE_UP | conn << 3);
     }
 
     fn poll(&mut self, ctx: &mut Ctx, i: usize) {
         let conn = self.next_conn(i);
-        let (req, value) = self.cursor(i);
-        ctx.send(self.proxy, Msg { kind: Kind::Call, req, key: conn, tag: POLL, value });
+        let value = self.cursor(i);
+        ctx.send(self.proxy, Msg { kind: Kind::Call, req: ReqId(0), key: conn, tag: POLL, value });
         if self.cfg.transport == Transport::LongPolling {
             ctx.set_timer(self.cfg.hold_us + ANSWER_TIMEOUT_US, GIVE_UP | conn << 3);
         }
@@ -166,9 +166,9 @@ impl Browsers {
         if t.conn != msg.key || t.state == State::Gone {
             return;
         }
-        let first = msg.req.0 as u32;
+        let first = first_sent(msg.tag, msg.value);
         let now = ctx.now();
-        if msg.tag == ACCEPT {
+        if code(msg.tag) == ACCEPT {
             if t.state != State::Connecting {
                 return;
             }
@@ -269,7 +269,7 @@ impl Component for Browsers {
                     self.latency.record_n(u64::from((ctx.now() as u32).wrapping_sub(msg.value)), k);
                 }
             }
-            Kind::Call if msg.tag == ACCEPT || msg.tag == POLLED => self.on_answer(ctx, msg),
+            Kind::Call if code(msg.tag) == ACCEPT || code(msg.tag) == POLLED => self.on_answer(ctx, msg),
             Kind::Call if msg.tag == CLOSE => self.failed(ctx, msg),
             Kind::Reject | Kind::Error => self.failed(ctx, Msg { kind: Kind::Call, ..msg }),
             _ => {}

@@ -9,7 +9,7 @@
 //! violation. A request without an id is a new
 //! page (a reader arriving, or every page after the browsers' node came back).
 
-use super::nodes::{ACCEPT, CLOSE, CONNECT, FRESH, POLL, POLLED, RESET, slot_of};
+use super::nodes::{ACCEPT, CLOSE, CONNECT, FRESH, POLL, POLLED, RESET, code, cursor_of, first_sent, slot_of};
 use crate::check::Checker;
 use crate::msg::{Kind, NodeId};
 use crate::time::format_duration;
@@ -74,7 +74,7 @@ impl Checker for NothingMissed {
                 match msg.tag {
                     CONNECT | POLL => {
                         reader.conn = msg.key;
-                        reader.resumed = msg.req.0 == 1;
+                        reader.resumed = cursor_of(msg.value).is_some();
                     }
                     CLOSE => reader.streaming = false,
                     // The proxy died: its streams were reset (a bounce names the browsers
@@ -93,9 +93,9 @@ impl Checker for NothingMissed {
         }
         let (name, history) = (self.name, self.history);
         let Some(reader) = self.reader(msg.key) else { return };
-        match msg.tag {
+        match code(msg.tag) {
             ACCEPT | POLLED => {
-                let first = msg.req.0 as u32;
+                let first = first_sent(msg.tag, msg.value);
                 // The answer's latest id tells which events the server still kept.
                 let kept = (msg.value + 1).saturating_sub(history).max(reader.seen + 1);
                 if reader.resumed && first > kept {
@@ -103,7 +103,7 @@ impl Checker for NothingMissed {
                     violations.push(format!("{name}: browser {} resumed after event {} and got events from {first} on at {}: {} missed that the server still kept ({kept}..{to})", slot_of(msg.key), reader.seen, format_duration(t), to - kept + 1));
                 }
                 reader.seen = if reader.resumed { reader.seen.max(msg.value) } else { msg.value };
-                reader.streaming = msg.tag == ACCEPT;
+                reader.streaming = code(msg.tag) == ACCEPT;
             }
             CLOSE if reader.streaming => {
                 reader.streaming = false;
@@ -116,6 +116,7 @@ impl Checker for NothingMissed {
 
 #[cfg(test)]
 mod tests {
+    use super::super::nodes::{answer_tag, cursor_value};
     use super::*;
     use crate::msg::{Msg, ReqId};
     use crate::time::Micros;
@@ -124,22 +125,19 @@ mod tests {
     const P: NodeId = 1;
     const C: u64 = 1 << 20;
 
-    #[allow(clippy::too_many_arguments)]
-    fn send(t: Micros, from: NodeId, to: NodeId, kind: Kind, tag: u32, key: u64, req: u64, value: u32) -> Record {
-        Record::Send { t0: t, t1: t + 1_000, from, to, msg: Msg { kind, req: ReqId(req), key, tag, value } }
+    fn send(t: Micros, from: NodeId, to: NodeId, kind: Kind, tag: u32, key: u64, value: u32) -> Record {
+        Record::Send { t0: t, t1: t + 1_000, from, to, msg: Msg { kind, req: ReqId(0), key, tag, value } }
     }
     fn event(t: Micros, id: u32) -> Record {
-        send(t, P, B, Kind::Write, id, 1, 0, 0)
+        send(t, P, B, Kind::Write, id, 1, 0)
     }
-    trait First {
-        fn with_first(self, first: u64) -> Record;
+    /// The proxy cuts (or the browser asks on) connection `key`.
+    fn call(t: Micros, from: NodeId, code: u32, key: u64, value: u32) -> Record {
+        send(t, from, if from == B { P } else { B }, Kind::Call, code, key, value)
     }
-    impl First for Record {
-        fn with_first(self, first: u64) -> Record {
-            let Record::Send { t0, t1, from, to, mut msg } = self else { unreachable!() };
-            msg.req = ReqId(first);
-            Record::Send { t0, t1, from, to, msg }
-        }
+    /// An answer bringing events `first..=latest`.
+    fn answer(t: Micros, code: u32, key: u64, first: u32, latest: u32) -> Record {
+        send(t, P, B, Kind::Call, answer_tag(code, latest + 1 - first), key, latest)
     }
 
     fn run(history: &[Record]) -> Vec<String> {
@@ -151,36 +149,43 @@ mod tests {
 
     #[test]
     fn a_resumed_stream_that_replays_from_the_next_id_misses_nothing() {
-        let cut = send(3, P, B, Kind::Call, CLOSE, C, 0, 2);
-        let resume = send(4, B, P, Kind::Call, CONNECT, 2 * C, 1, 2);
+        let cut = call(3, P, CLOSE, C, 2);
+        let resume = call(4, B, CONNECT, 2 * C, cursor_value(Some(2)));
         // Events 3 and 4 happened meanwhile: the accept replays them (first 3, latest 4).
-        let accept = send(5, P, B, Kind::Call, ACCEPT, 2 * C, 3, 4);
+        let accept = answer(5, ACCEPT, 2 * C, 3, 4);
         assert!(run(&[event(1, 1), event(2, 2), cut, resume, accept, event(6, 5)]).is_empty());
         // Cut by the proxy's death: the same.
         let reset = Record::Bounce { t0: 3, t1: 3, from: P, to: B, msg: Msg { kind: Kind::Call, req: ReqId(0), key: C, tag: RESET, value: 2 } };
         assert!(run(&[event(1, 1), event(2, 2), reset, resume, accept]).is_empty());
         // A new page (no id) starts from now.
-        let fresh = send(4, B, P, Kind::Call, CONNECT, 2 * C, 0, 0);
-        assert!(run(&[event(1, 1), event(2, 2), cut, fresh, send(5, P, B, Kind::Call, ACCEPT, 2 * C, 5, 4)]).is_empty());
+        let fresh = call(4, B, CONNECT, 2 * C, cursor_value(None));
+        assert!(run(&[event(1, 1), event(2, 2), cut, fresh, answer(5, ACCEPT, 2 * C, 5, 4)]).is_empty());
     }
 
     #[test]
     fn a_resumed_request_answered_past_the_next_id_is_caught() {
-        let cut = send(3, P, B, Kind::Call, CLOSE, C, 0, 2);
-        let resume = send(4, B, P, Kind::Call, CONNECT, 2 * C, 1, 2);
+        let cut = call(3, P, CLOSE, C, 2);
+        let resume = call(4, B, CONNECT, 2 * C, cursor_value(Some(2)));
         // The server started from 4: event 3 is lost to the browser.
-        let accept = send(5, P, B, Kind::Call, ACCEPT, 2 * C, 4, 4);
-        let v = run(&[event(1, 1), event(2, 2), cut, resume, accept]);
+        let v = run(&[event(1, 1), event(2, 2), cut, resume, answer(5, ACCEPT, 2 * C, 4, 4)]);
         assert_eq!(v.len(), 1, "{v:?}");
         assert!(v[0].contains("browser 0 resumed after event 2 and got events from 4 on at 5us: 1 missed that the server still kept (3..3)"), "{v:?}");
         // The server keeps the latest 3: with 7 the latest, 3 and 4 are gone, 5 is not.
-        let later = |first| send(5, P, B, Kind::Call, ACCEPT, 2 * C, 0, 7).with_first(first);
-        assert!(run(&[event(1, 1), event(2, 2), cut, resume, later(5)]).is_empty());
-        assert_eq!(run(&[event(1, 1), event(2, 2), cut, resume, later(6)]).len(), 1);
+        assert!(run(&[event(1, 1), event(2, 2), cut, resume, answer(5, ACCEPT, 2 * C, 5, 7)]).is_empty());
+        assert_eq!(run(&[event(1, 1), event(2, 2), cut, resume, answer(5, ACCEPT, 2 * C, 6, 7)]).len(), 1);
         // The browser claimed an id it never got (1, though it had 2): still judged by
         // what it was sent. Replaying from 2 is fine; a poll answered from 5 is not.
-        let poll = send(6, B, P, Kind::Call, POLL, 3 * C, 1, 1);
-        assert!(run(&[event(1, 1), event(2, 2), cut, poll, send(7, P, B, Kind::Call, POLLED, 3 * C, 2, 4)]).is_empty());
-        assert_eq!(run(&[event(1, 1), event(2, 2), cut, poll, send(7, P, B, Kind::Call, POLLED, 3 * C, 5, 6)]).len(), 1);
+        let poll = call(6, B, POLL, 3 * C, cursor_value(Some(1)));
+        assert!(run(&[event(1, 1), event(2, 2), cut, poll, answer(7, POLLED, 3 * C, 2, 4)]).is_empty());
+        assert_eq!(run(&[event(1, 1), event(2, 2), cut, poll, answer(7, POLLED, 3 * C, 5, 6)]).len(), 1);
+    }
+
+    #[test]
+    fn an_answer_says_its_first_event_and_a_request_its_cursor() {
+        for (first, latest) in [(1, 0), (5, 4), (3, 4), (1, 1_000_000)] {
+            assert_eq!(first_sent(answer_tag(ACCEPT, latest + 1 - first), latest), first);
+            assert_eq!(code(answer_tag(POLLED, latest + 1 - first)), POLLED);
+        }
+        assert_eq!((cursor_of(cursor_value(None)), cursor_of(cursor_value(Some(0))), cursor_of(cursor_value(Some(7)))), (None, Some(0), Some(7)));
     }
 }

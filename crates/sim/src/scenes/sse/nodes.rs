@@ -5,10 +5,10 @@
 //! Messages, by kind and tag:
 //! - `Request` publisher → server: an event happens; the server numbers it, streams it
 //!   and answers `Response`.
-//! - `Call CONNECT` browser → proxy → server: open a stream (`key` the connection). With
-//!   `req` 1 it carries a Last-Event-ID (`value`). The server answers `Call ACCEPT`:
-//!   `value` its latest event id, `req` the first id it replays (events `req..=value`
-//!   go down with the answer; none if `req > value`).
+//! - `Call CONNECT` browser → proxy → server: open a stream (`key` the connection), with
+//!   a Last-Event-ID or not (`value`, see `cursor_value`). The server answers `Call
+//!   ACCEPT`: `value` its latest event id, and the events it replays go down with the
+//!   answer (how many: the tag above its low byte, see `answer_tag`), up to the latest.
 //! - `Write` server → proxy → browsers: an event on every open stream (`tag` its id,
 //!   `value` when it happened, in microseconds modulo 2^32), or with `tag` 0 a keep-alive
 //!   comment. Down to the browsers, `key` says how many streams the proxy wrote it to.
@@ -16,10 +16,12 @@
 //!   `proxy_timeout` without a byte; `value` the last event id it wrote to the streams.
 //!   Browser → proxy: the reader left. `Call RESET` is what the browsers hear when the
 //!   proxy dies (its connections reset).
-//! - `Call POLL` browser → proxy → server (polling and long polling; `key` the poll, `req`
-//!   1 and `value` the cursor), answered `Call POLLED` like an accept: `value` the latest
-//!   id, `req` the first one sent. A long poll with nothing new waits at the server for an
-//!   event, or `hold`.
+//! - `Call POLL` browser → proxy → server (polling and long polling; `key` the poll,
+//!   `value` the cursor), answered `Call POLLED` like an accept. A long poll with nothing
+//!   new waits at the server for an event, or `hold`.
+//!
+//! No message of this protocol belongs to a request of the ledger: their `req` is 0 (the
+//! publisher's events are its requests).
 
 use crate::component::{Component, Ctx, NodeView, Tone};
 use crate::msg::{Kind, Msg, NodeId, ReqId};
@@ -37,6 +39,30 @@ pub const POLLED: u32 = 5;
 pub const RESET: u32 = 6;
 /// The browsers' state announcement: every tab was opened anew (after the node's kill).
 pub const FRESH: u8 = 1;
+
+/// A request's cursor on the wire: the last event id it has, plus one; 0 for none.
+pub fn cursor_value(cursor: Option<u32>) -> u32 {
+    cursor.map_or(0, |c| c.saturating_add(1))
+}
+
+pub fn cursor_of(value: u32) -> Option<u32> {
+    value.checked_sub(1)
+}
+
+/// An answer's tag: its code in the low byte, above it how many events come with it (at
+/// most `history`, a million).
+pub fn answer_tag(code: u32, sent: u32) -> u32 {
+    code | sent << 8
+}
+
+pub fn code(tag: u32) -> u32 {
+    tag & 0xff
+}
+
+/// The first event id an answer brings (`latest + 1` for none).
+pub fn first_sent(tag: u32, latest: u32) -> u32 {
+    (latest + 1).saturating_sub(tag >> 8)
+}
 
 /// Connection (and poll) ids: the browser's slot in the low bits, a count above.
 pub const SLOT_BITS: u32 = 20;
@@ -89,8 +115,10 @@ pub struct Server {
 
 const KEEPALIVE: u64 = u64::MAX;
 
-fn answer(tag: u32, key: u64, log: &EventLog, cursor: Option<u32>) -> Msg {
-    Msg { kind: Kind::Call, req: ReqId(u64::from(log.first_for(cursor))), key, tag, value: log.head }
+/// The answer (`code`) to a browser whose last event is `cursor`; `skip` events too late.
+fn answer(code: u32, key: u64, log: &EventLog, cursor: Option<u32>, skip: u32) -> Msg {
+    let first = log.first_for(cursor).saturating_add(skip);
+    Msg { kind: Kind::Call, req: ReqId(0), key, tag: answer_tag(code, (log.head + 1).saturating_sub(first)), value: log.head }
 }
 
 impl Server {
@@ -119,23 +147,22 @@ impl Component for Server {
                 ctx.send(self.proxy, Msg { kind: Kind::Write, req: ReqId(0), key: 0, tag: log.head, value: now as u32 });
                 ctx.send(from, msg.reply(Kind::Response));
                 for (key, cursor) in self.parked.drain(..) {
-                    ctx.send(self.proxy, answer(POLLED, key, &log, Some(cursor)));
+                    ctx.send(self.proxy, answer(POLLED, key, &log, Some(cursor), 0));
                 }
             }
             Kind::Call if msg.tag == CONNECT || msg.tag == POLL => {
                 self.requests += 1;
-                let cursor = (msg.req.0 == 1).then_some(msg.value);
-                match (msg.tag, self.hold) {
-                    (CONNECT, _) => {
-                        let mut accept = answer(ACCEPT, msg.key, &log, cursor);
-                        accept.req.0 += u64::from(self.skip_on_resume * u32::from(cursor.is_some()));
-                        ctx.send(from, accept);
+                let cursor = cursor_of(msg.value);
+                match (msg.tag, self.hold, cursor) {
+                    (CONNECT, _, _) => {
+                        let skip = if cursor.is_some() { self.skip_on_resume } else { 0 };
+                        ctx.send(from, answer(ACCEPT, msg.key, &log, cursor, skip));
                     }
-                    (_, Some(hold)) if cursor.is_some_and(|c| c >= log.head) => {
-                        self.parked.push((msg.key, msg.value));
+                    (_, Some(hold), Some(c)) if c >= log.head => {
+                        self.parked.push((msg.key, c));
                         ctx.set_timer(hold, msg.key);
                     }
-                    _ => ctx.send(from, answer(POLLED, msg.key, &log, cursor)),
+                    _ => ctx.send(from, answer(POLLED, msg.key, &log, cursor, 0)),
                 }
             }
             _ => {}
@@ -150,7 +177,7 @@ impl Component for Server {
         } else if let Some(at) = self.parked.iter().position(|p| p.0 == token) {
             // Held long enough: answered with nothing new, the browser asks again.
             let (key, cursor) = self.parked.swap_remove(at);
-            ctx.send(self.proxy, answer(POLLED, key, &self.log.borrow(), Some(cursor)));
+            ctx.send(self.proxy, answer(POLLED, key, &self.log.borrow(), Some(cursor), 0));
         }
     }
 
@@ -270,7 +297,7 @@ impl Component for Proxy {
                 }
             }
             Kind::Call => {
-                if msg.tag == ACCEPT {
+                if code(msg.tag) == ACCEPT {
                     let slot = slot_of(msg.key).min(self.open.len() - 1);
                     if self.open[slot].0 != 0 {
                         self.streams -= 1;
