@@ -4,7 +4,6 @@
 
 use clusterlab_sim::fault::ScheduledFault;
 use clusterlab_sim::log::EventLog;
-use clusterlab_sim::msg::Kind;
 use clusterlab_sim::scenario::Scenario;
 use clusterlab_sim::time::Micros;
 use clusterlab_sim::trace::{Record, RingSink};
@@ -24,48 +23,8 @@ pub const MIN_VISIBLE_S: f64 = 0.35;
 /// Virtual time between chart points.
 pub const SERIES_INTERVAL_US: Micros = 250_000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dot {
-    Request,
-    Response,
-    Error,
-    Health,
-    Probe,
-    Refused,
-    Dropped,
-    Write,
-    Miss,
-}
-
-impl Dot {
-    pub const ALL: [Dot; 9] = [Dot::Request, Dot::Write, Dot::Response, Dot::Miss, Dot::Error, Dot::Probe, Dot::Health, Dot::Refused, Dot::Dropped];
-    pub fn label(self) -> &'static str {
-        match self {
-            Dot::Request => "request / call",
-            Dot::Response => "success",
-            Dot::Error => "error / 503",
-            Dot::Health => "health check",
-            Dot::Probe => "half-open probe",
-            Dot::Refused => "connection refused",
-            Dot::Dropped => "lost (loss, partition, hung)",
-            Dot::Write => "write",
-            Dot::Miss => "cache miss",
-        }
-    }
-    pub fn colour(self) -> &'static str {
-        match self {
-            Dot::Request => "#4cc2ff",
-            Dot::Response => "#3ddc84",
-            Dot::Error => "#ff9f43",
-            Dot::Health => "#8b98a5",
-            Dot::Probe => "#ffd43b",
-            Dot::Refused => "#ff5c5c",
-            Dot::Dropped => "#c77dff",
-            Dot::Write => "#ff6b9a",
-            Dot::Miss => "#e6edf3",
-        }
-    }
-}
+/// What a dot stands for, coloured as in the space-time diagram (one mapping for both).
+pub use clusterlab_sim::diagram::Dot;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Flight {
@@ -87,19 +46,6 @@ pub struct Runner {
     /// What happened, in words (faults, knob changes, actions, state changes, violations).
     pub events: EventLog,
     notices: Vec<String>,
-}
-
-fn dot_of(kind: Kind) -> Dot {
-    match kind {
-        Kind::Request => Dot::Request,
-        Kind::Probe => Dot::Probe,
-        Kind::Call => Dot::Request,
-        Kind::Write => Dot::Write,
-        Kind::Miss => Dot::Miss,
-        Kind::Response => Dot::Response,
-        Kind::Error | Kind::Reject => Dot::Error,
-        Kind::HealthCheck | Kind::HealthReply => Dot::Health,
-    }
 }
 
 impl Runner {
@@ -178,7 +124,7 @@ impl Runner {
         let Some(mut ring) = self.sim.world.ring_mut().take() else { return };
         for r in ring.drain() {
             let flight = match r {
-                Record::Send { t0, t1, from, to, msg } => Some(Flight { t0, t1, from, to, dot: dot_of(msg.kind) }),
+                Record::Send { t0, t1, from, to, msg } => Some(Flight { t0, t1, from, to, dot: Dot::of(msg.kind) }),
                 Record::Bounce { t0, t1, from, to, .. } => Some(Flight { t0, t1, from, to, dot: Dot::Refused }),
                 Record::Drop { t, from, to, .. } => Some(Flight { t0: t, t1: t, from, to, dot: Dot::Dropped }),
                 Record::Fault { .. } | Record::State { .. } => {

@@ -1,16 +1,24 @@
 //! Command-line parsing, by hand: every mistake becomes one line naming what was wrong.
 
-use clusterlab_sim::time::parse_duration;
+use clusterlab_sim::time::{Micros, parse_duration};
 use clusterlab_sim::{Limit, RunSpec};
 
 /// Which event-log entries `run --log` prints: all, or those of one kind or one node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogFilter(pub Option<String>);
 
+/// `run --diagram FROM..TO FILE`: the space-time diagram of that window, as SVG.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiagramTo {
+    pub from: Micros,
+    pub to: Micros,
+    pub file: String,
+}
+
 pub enum Command {
     List,
     Describe(String),
-    Run { spec: RunSpec, json: bool, log: Option<LogFilter> },
+    Run { spec: RunSpec, json: bool, log: Option<LogFilter>, diagram: Option<DiagramTo> },
     Bench { requests: u64, json: bool, peer: bool, repeats: u32 },
     Help,
 }
@@ -19,6 +27,7 @@ pub const USAGE: &str = "usage:
   clusterlab list
   clusterlab describe ID
   clusterlab run ID [--preset NAME] [--set KNOB=VALUE]... [--seed N] [--requests N | --until 60s] [--at \"TIME ENTRY\"]... [--json] [--log | --log-only KIND_OR_NODE]
+                 [--diagram FROM..TO FILE.svg]
   clusterlab bench [--requests N] [--peer] [--repeats N] [--json]
 
 --at (or --fault) adds an entry to the run's schedule, replayed exactly:
@@ -31,6 +40,10 @@ pub const USAGE: &str = "usage:
 --log prints the run's event log (faults, knob changes, actions, state changes, invariant
 violations, in words) before the report; --log-only WORD only the entries of that kind
 (fault, knob, action, state, violation) or that node.
+
+--diagram 10s..12s out.svg writes the space-time diagram of that window: one line per
+node, time running down, every message sent in it an arrow from sender to receiver (lost
+ones end in a cross, refused ones come back); past 400 messages, one request in N.
 
 bench runs every scene's defaults with the page's trace ring attached: warm-up runs for
 1.5 s, then the best of --repeats runs (default 5; with 1, a single run and no warm-up,
@@ -84,6 +97,7 @@ fn parse_run<'a>(mut it: impl Iterator<Item = &'a String>) -> Result<Command, St
     let mut spec = RunSpec::new(id);
     let mut json = false;
     let mut log = None;
+    let mut diagram = None;
     let mut limit_set = false;
     while let Some(a) = it.next() {
         let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
@@ -127,8 +141,21 @@ fn parse_run<'a>(mut it: impl Iterator<Item = &'a String>) -> Result<Command, St
             "--json" => json = true,
             "--log" => log = Some(LogFilter(None)),
             "--log-only" => log = Some(LogFilter(Some(value("--log-only")?))),
+            "--diagram" => {
+                let window = value("--diagram")?;
+                let file = value("--diagram")?;
+                let (from, to) = window.split_once("..").ok_or_else(|| format!("--diagram '{window}': expected a window FROM..TO, e.g. 10s..12s"))?;
+                let (from, to) = (parse_duration(from).map_err(|e| format!("--diagram: {e}"))?, parse_duration(to).map_err(|e| format!("--diagram: {e}"))?);
+                if from >= to {
+                    return Err(format!("--diagram '{window}': the window must end after it starts"));
+                }
+                if !file.ends_with(".svg") {
+                    return Err(format!("--diagram: '{file}' is not an .svg file name"));
+                }
+                diagram = Some(DiagramTo { from, to, file });
+            }
             other => return Err(format!("run: unknown option '{other}'")),
         }
     }
-    Ok(Command::Run { spec, json, log })
+    Ok(Command::Run { spec, json, log, diagram })
 }

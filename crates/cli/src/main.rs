@@ -16,10 +16,15 @@ use args::{Command, USAGE};
 use clusterlab_sim::catalogue::{CATALOGUE, playable};
 use clusterlab_sim::scene::find;
 use clusterlab_sim::log::{EventLog, LogKind};
-use clusterlab_sim::trace::{PAGE_RING_CAPACITY, RingSink};
+use clusterlab_sim::diagram::Diagram;
+use clusterlab_sim::trace::{PAGE_RING_CAPACITY, Record, RingSink};
+use clusterlab_sim::world::World;
 use clusterlab_sim::{Limit, Report, RunSpec, Sim};
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// Past this many messages in its window, a diagram keeps one request in N.
+const DIAGRAM_MAX_MESSAGES: usize = 400;
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -33,7 +38,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Describe(id) => describe(&id),
-        Command::Run { spec, json, log } => run(&spec, json, log.as_ref()),
+        Command::Run { spec, json, log, diagram } => run(&spec, json, log.as_ref(), diagram.as_ref()),
         Command::Bench { requests, json, peer, repeats } => {
             bench(requests, json, peer, repeats);
             Ok(())
@@ -78,12 +83,37 @@ fn describe(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn run(spec: &RunSpec, json: bool, log: Option<&args::LogFilter>) -> Result<(), String> {
+fn run(spec: &RunSpec, json: bool, log: Option<&args::LogFilter>, diagram: Option<&args::DiagramTo>) -> Result<(), String> {
     let mut sim = Sim::new(spec).map_err(|e| e.0)?;
     let start = Instant::now();
-    match log {
-        None => sim.run(),
-        Some(filter) => print_log(&mut sim, filter)?,
+    if log.is_none() && diagram.is_none() {
+        sim.run();
+    } else {
+        let mut events = log.map(|_| EventLog::new(usize::MAX));
+        let mut drawn = diagram.map(|d| Diagram::new(d.from, d.to, DIAGRAM_MAX_MESSAGES));
+        run_traced(&mut sim, |w, r| match (r, &mut events) {
+            (Some(r), events) => {
+                if let Some(l) = events {
+                    l.record(w, r);
+                }
+                if let Some(d) = &mut drawn {
+                    d.record(r);
+                }
+            }
+            (None, Some(l)) => l.check_violations(w),
+            (None, None) => {}
+        });
+        if let (Some(filter), Some(events)) = (log, &events) {
+            print_log(&sim, events, filter)?;
+        }
+        if let (Some(d), Some(to)) = (&drawn, diagram) {
+            let names: Vec<&str> = sim.world.nodes().iter().map(|n| n.name.as_str()).collect();
+            let title = format!("{} (seed {})", spec.scene, spec.seed);
+            std::fs::write(&to.file, d.svg(&title, &names)).map_err(|e| format!("--diagram: writing '{}': {e}", to.file))?;
+            let (shown, every) = d.shown();
+            let sampled = if every > 1 { format!(", one request in {every}") } else { String::new() };
+            eprintln!("clusterlab: wrote {}: {} of the {} messages sent in the window{sampled}", to.file, shown.len(), d.all.len());
+        }
     }
     let wall_ms = start.elapsed().as_secs_f64() * 1e3;
     let report = Report::of(&sim, (wall_ms * 10.0).round() / 10.0);
@@ -95,25 +125,28 @@ fn run(spec: &RunSpec, json: bool, log: Option<&args::LogFilter>) -> Result<(), 
     Ok(())
 }
 
-/// Runs `sim` to its end slice by slice, turning the trace into the event log as it goes,
-/// and prints the entries `filter` lets through.
-fn print_log(sim: &mut Sim, filter: &args::LogFilter) -> Result<(), String> {
+/// Runs `sim` to its end slice by slice, handing every trace record to `visit` (with the
+/// world as it stands at the end of the record's slice), then `None` after each slice.
+fn run_traced(sim: &mut Sim, mut visit: impl FnMut(&World, Option<&Record>)) {
     const SLICE: u64 = 50_000;
     // Each slice's records fit: no event writes more than a few.
     *sim.world.ring_mut() = Some(RingSink::new(SLICE as usize * 8));
-    let mut log = EventLog::new(usize::MAX);
     loop {
         let done = sim.run_slice(SLICE);
         let mut ring = sim.world.ring_mut().take().expect("attached above");
         for r in ring.drain() {
-            log.record(&sim.world, &r);
+            visit(&sim.world, Some(&r));
         }
         *sim.world.ring_mut() = Some(ring);
-        log.check_violations(&sim.world);
+        visit(&sim.world, None);
         if done {
             break;
         }
     }
+}
+
+/// Prints the entries of the run's event log that `filter` lets through.
+fn print_log(sim: &Sim, log: &EventLog, filter: &args::LogFilter) -> Result<(), String> {
     let word = filter.0.as_deref();
     if let Some(w) = word
         && !LogKind::ALL.iter().any(|k| k.name() == w)

@@ -44,3 +44,52 @@ fn a_reader_that_stops_early_is_no_panic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && !err.contains("panicked"), "{err}");
 }
+
+/// The messages a run sends with `t0` in `[from, to)`, counted straight from the trace.
+fn messages_sent(spec: &clusterlab_sim::RunSpec, from: u64, to: u64) -> usize {
+    let mut sim = clusterlab_sim::Sim::new(spec).unwrap();
+    *sim.world.ring_mut() = Some(clusterlab_sim::trace::RingSink::new(1 << 24));
+    sim.run();
+    let ring = sim.world.ring_mut().take().unwrap();
+    ring.records.iter().filter_map(|r| r.message()).filter(|m| (from..to).contains(&m.0)).count()
+}
+
+/// `--diagram FROM..TO FILE`: an SVG document with one arrow for every message sent in the
+/// window (here 20 ms of load balancing with a server killed and loss, so that some are
+/// lost and some refused); past 400 messages, one request in N, and it says so.
+#[test]
+fn the_diagram_of_a_window_has_an_arrow_for_every_message_sent_in_it() {
+    let dir = std::env::temp_dir().join(format!("clusterlab-diagram-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("window.svg");
+    let file_s = file.to_string_lossy().into_owned();
+    let args = ["run", "load-balancing", "--set", "loss=0.05", "--at", "1s kill server-2", "--until", "2s"];
+    let (code, _, err) = clusterlab(&[&args[..], &["--diagram", "1s..1.02s", &file_s]].concat());
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(&file).unwrap();
+    let spec = clusterlab_sim::RunSpec::new("load-balancing").set("loss", "0.05").fault("1s kill server-2").limit(clusterlab_sim::Limit::Until(2_000_000));
+    let sent = messages_sent(&spec, 1_000_000, 1_020_000);
+    assert!(sent > 50 && sent <= 400, "{sent}");
+    assert_eq!(svg.matches("class=\"msg\"").count(), sent);
+    assert!(svg.contains("url(#Refused)") && svg.contains("l8,8m0,-8l-8,8"), "a refused and a lost message are drawn");
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches('<').count() - svg.matches("</").count() * 2, svg.matches("/>").count(), "every element is closed");
+    assert!(err.contains(&format!("{sent} of the {sent} messages sent in the window")), "{err}");
+
+    // A whole second: thousands of messages, one request in N drawn.
+    let (code, _, err) = clusterlab(&[&args[..], &["--diagram", "0s..1s", &file_s]].concat());
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(&file).unwrap();
+    let drawn = svg.matches("class=\"msg\"").count();
+    assert!(drawn <= 400 && drawn > 100 && svg.contains("one request in") && err.contains("one request in"), "{drawn} {err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_diagram_window_that_makes_no_sense_is_refused() {
+    for (window, file, want) in [("2s", "a.svg", "expected a window FROM..TO"), ("2s..1s", "a.svg", "must end after it starts"), ("1s..2x", "a.svg", "unknown unit"), ("1s..2s", "a.png", "not an .svg file name")] {
+        let (code, _, err) = clusterlab(&["run", "load-balancing", "--until", "3s", "--diagram", window, file]);
+        assert_eq!(code, 2, "{window} {file}");
+        assert!(err.contains(want), "{window} {file}: {err}");
+    }
+}

@@ -7,6 +7,7 @@
 pub use clusterlab_engine::{check, component, components, dist, error, fault, histogram, idmap, keys, knob, ledger, msg, narrative, num, rng, series, sort, time, trace, traffic, view, world};
 
 pub mod catalogue;
+pub mod diagram;
 pub mod log;
 pub mod narratives;
 pub mod report;
