@@ -77,9 +77,7 @@ pub fn draw(canvas: HtmlCanvasElement, title: &str, unit: &str, lines: &[Line], 
     let xs = || lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
     let x_max = xs().fold(1.0, f64::max);
     let x_min = xs().fold(x_max, f64::min).min(x_max - 1.0).max(0.0);
-    let y_top = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).filter(|y| y.is_finite()).fold(0.0, f64::max).max(1e-9) * 1.15;
-    let y_step = round_step(y_top / 4.0);
-    let y_max = (y_top / y_step).ceil() * y_step;
+    let (y_max, y_step) = y_axis(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)));
     let px = |t: f64| left + (t - x_min) / (x_max - x_min) * (right - left);
     let py = |v: f64| bottom - v / y_max * (bottom - top);
 
@@ -172,6 +170,17 @@ fn stroke_style(ctx: &Ctx2d, l: &Line, dash: &js_sys::Array, solid: &js_sys::Arr
     ctx.set_stroke_style_str(l.colour);
     ctx.set_line_width(if l.dashed { 1.2 } else { 1.6 });
     let _ = ctx.set_line_dash(if l.dashed { dash } else { solid });
+}
+
+/// The value axis for these values: its top and the step between its ticks (round, about
+/// four ticks, some room above the highest value). With nothing above zero (a count still
+/// at 0, a theory of 1e-127) it runs from 0 to 1, rather than in ticks a billionth apart
+/// that would all read 0.0.
+pub fn y_axis(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let top = values.filter(|y| y.is_finite()).fold(0.0, f64::max);
+    let top = if top > 1e-9 { top * 1.15 } else { 1.0 };
+    let step = round_step(top / 4.0);
+    ((top / step).ceil() * step, step)
 }
 
 /// A round step (1, 2 or 5 times a power of ten) near `raw`.

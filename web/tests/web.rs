@@ -88,3 +88,14 @@ fn every_narrative_step_sets_up_something_valid() {
         }
     }
 }
+
+/// A chart's value axis: round ticks above the highest value; with nothing above zero
+/// (a count still at 0, a theory of 1e-127) 0 to 1, not ticks that all read 0.0.
+#[wasm_bindgen_test]
+fn a_chart_of_zeros_has_an_axis_from_0_to_1() {
+    use clusterlab_web::charts::y_axis;
+    assert_eq!(y_axis([0.0, 0.0, f64::NAN].into_iter()), (1.0, 0.5));
+    assert_eq!(y_axis([0.0, 1e-127].into_iter()), (1.0, 0.5));
+    assert_eq!(y_axis([0.0, 2500.0, f64::INFINITY].into_iter()), (3000.0, 1000.0));
+    assert_eq!(y_axis([0.0, 4.0].into_iter()), (6.0, 2.0));
+}

@@ -147,7 +147,9 @@ fn reconnect_theory(p: &Params) -> Option<f64> {
         return None;
     }
     let cycle = (libm::exp((r * t).min(700.0)) - 1.0) / r + p.duration("retry") as f64 / US_PER_S as f64 + 4.0 * hop_s(p);
-    Some(if keepalive > 0 { 0.0 } else { p.int("clients") as f64 / cycle })
+    // (e^{rT} overflows nothing below 700, but past a few dozen the answer is nil.)
+    let rate = p.int("clients") as f64 / cycle;
+    Some(if keepalive > 0 || rate < 1e-9 { 0.0 } else { rate })
 }
 
 impl Scene for Sse {
