@@ -50,7 +50,7 @@ const POLL_TIMER: u64 = 2;
 const GIVE_UP: u64 = 3;
 /// How long a browser waits for an answer to a connection attempt or a long poll (beyond
 /// the hold) before it counts it failed: a hung server never answers.
-const ANSWER_TIMEOUT_US: Micros = 10 * US_PER_S;
+pub(super) const ANSWER_TIMEOUT_US: Micros = 10 * US_PER_S;
 
 pub struct BrowserConfig {
     pub transport: Transport,
@@ -226,6 +226,8 @@ impl Browsers {
         t.fresh = true;
         t.dropped = false;
         t.seen = 0;
+        // (A long-polling tab waiting to ask again is not any more: its retry is passed over.)
+        t.state = State::Online;
         match self.cfg.transport {
             Transport::Sse => self.connect(ctx, i),
             Transport::LongPolling => self.poll(ctx, i),

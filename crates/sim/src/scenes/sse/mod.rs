@@ -249,8 +249,10 @@ impl Probe for SseProbe {
                 let (r, hold, trip) = (p.float("event_rate"), p.duration("hold") as f64 / US_PER_S as f64, 4.0 * hop);
                 let cycle = trip + libm::exp(-r * trip) * (1.0 - libm::exp(-r * hold)) / r;
                 let mut t = vec![("latency_p50_ms", 2e3 * hop)];
-                // A new page's first poll, answered at once, comes on top.
-                t.extend(steady.then(|| ("server_rps", clients / cycle + p.float("arrival_rate"))));
+                // A new page's first poll, answered at once, comes on top. (Round trips longer
+                // than a browser waits for its answer beyond the hold: no theory.)
+                let waits = trip < browsers::ANSWER_TIMEOUT_US as f64 / US_PER_S as f64;
+                t.extend((steady && waits).then(|| ("server_rps", clients / cycle + p.float("arrival_rate"))));
                 t
             }
             _ => {
