@@ -1,7 +1,25 @@
 //! Fixed-memory time series: at most `cap` points; when full, neighbouring points are
 //! averaged in pairs and each point then stands for twice the time.
 
-use crate::time::Micros;
+use crate::time::{Micros, US_PER_S};
+
+/// One more in the count of the second of virtual time that holds `now` (counts per
+/// second: requests sent, connection attempts, reconnections).
+pub fn tally(per_second: &mut Vec<u32>, now: Micros) {
+    let second = (now / US_PER_S) as usize;
+    if per_second.len() <= second {
+        per_second.resize(second + 1, 0);
+    }
+    per_second[second] += 1;
+}
+
+/// The count of the last whole second before `now` (NaN during the first second).
+pub fn last_whole_second(per_second: &[u32], now: Micros) -> f64 {
+    match (now / US_PER_S) as usize {
+        0 => f64::NAN,
+        second => f64::from(per_second.get(second - 1).copied().unwrap_or(0)),
+    }
+}
 
 pub struct Series {
     pub names: Vec<String>,

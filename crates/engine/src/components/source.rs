@@ -3,6 +3,7 @@
 //! thinning) and can change while the run plays (`set arrival_rate=...`).
 
 use super::deadlines::Deadlines;
+use crate::series::tally;
 use crate::component::{Component, Ctx, NodeView, Tone};
 use crate::keys::KeyDist;
 use crate::knob::{Params, Value};
@@ -171,15 +172,6 @@ impl Source {
             self.waiting -= 1;
         }
     }
-}
-
-/// One more in the count of the second that holds `now`.
-fn tally(per_second: &mut Vec<u32>, now: Micros) {
-    let second = (now / crate::time::US_PER_S) as usize;
-    if per_second.len() <= second {
-        per_second.resize(second + 1, 0);
-    }
-    per_second[second] += 1;
 }
 
 impl Component for Source {

@@ -8,6 +8,8 @@ pub mod caching;
 pub mod cap;
 #[cfg(feature = "circuit-breaker")]
 pub mod circuit_breaker;
+#[cfg(any(feature = "websockets", feature = "sse"))]
+pub mod clients;
 #[cfg(feature = "connection-pooling")]
 pub mod connection_pooling;
 #[cfg(feature = "event-driven")]

@@ -2,12 +2,14 @@
 //! what it does when the proxy cuts the stream: wait `retry`, then reconnect, saying the
 //! last event id it saw if Last-Event-ID is on.
 
-use super::nodes::{ACCEPT, CLOSE, CONNECT, EventLog, FRESH, POLL, POLLED, RESET, SLOT_BITS, code, cursor_value, first_sent, slot_of};
+use super::nodes::{ACCEPT, CLOSE, CONNECT, EventLog, FRESH, POLL, POLLED, RESET, code, cursor_value, first_sent};
+use crate::scenes::clients::{churn_wait, first_conn, next_conn, slot_of};
 use crate::component::{Component, Ctx, NodeView, Tone};
 use crate::histogram::Histogram;
 use crate::knob::Value;
 use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::rng::Rng;
+use crate::series::tally;
 use crate::time::{Micros, US_PER_S};
 use std::any::Any;
 use std::cell::RefCell;
@@ -80,14 +82,9 @@ pub struct Browsers {
 
 impl Browsers {
     pub fn new(cfg: BrowserConfig, clients: usize, proxy: NodeId, log: Rc<RefCell<EventLog>>, rng: Rng) -> Self {
-        let tabs = (0..clients).map(|i| Tab { conn: Self::first_conn(i), state: State::Online, seen: 0, fresh: false, dropped: false }).collect();
+        let tabs = (0..clients).map(|i| Tab { conn: first_conn(i), state: State::Online, seen: 0, fresh: false, dropped: false }).collect();
         let online = if cfg.transport == Transport::Sse { clients as u32 } else { 0 };
         Browsers { cfg, proxy, tabs, online, log, rng, delivered: 0, missed: 0, replayed: 0, reconnects: 0, per_second: Vec::new(), latency: Histogram::new() }
-    }
-
-    /// Browser `i`'s first stream, open before the run (the proxy holds the same).
-    pub fn first_conn(i: usize) -> u64 {
-        (1 << SLOT_BITS) | i as u64
     }
 
     pub fn online(&self) -> u32 {
@@ -96,7 +93,7 @@ impl Browsers {
 
     fn next_conn(&mut self, i: usize) -> u64 {
         let t = &mut self.tabs[i];
-        t.conn = ((t.conn >> SLOT_BITS) + 1) << SLOT_BITS | i as u64;
+        t.conn = next_conn(t.conn, i);
         t.conn
     }
 
@@ -176,11 +173,7 @@ impl Browsers {
             self.replayed += u64::from(if t.fresh { 0 } else { replayed });
             if t.dropped {
                 self.reconnects += 1;
-                let second = (now / US_PER_S) as usize;
-                if self.per_second.len() <= second {
-                    self.per_second.resize(second + 1, 0);
-                }
-                self.per_second[second] += 1;
+                tally(&mut self.per_second, now);
             }
             self.receive(now, i, first, msg.value);
             let t = &mut self.tabs[i];
@@ -239,8 +232,7 @@ impl Browsers {
     }
 
     fn schedule_churn(&mut self, ctx: &mut Ctx) {
-        if self.cfg.churn_per_s > 0.0 {
-            let wait = self.rng.exp(US_PER_S as f64 / self.cfg.churn_per_s).max(1.0) as Micros;
+        if let Some(wait) = churn_wait(&mut self.rng, self.cfg.churn_per_s) {
             ctx.set_timer(wait, CHURN);
         }
     }

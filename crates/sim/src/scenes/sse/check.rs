@@ -9,7 +9,8 @@
 //! violation. A request without an id is a new
 //! page (a reader arriving, or every page after the browsers' node came back).
 
-use super::nodes::{ACCEPT, CLOSE, CONNECT, FRESH, POLL, POLLED, RESET, code, cursor_of, first_sent, slot_of};
+use super::nodes::{ACCEPT, CLOSE, CONNECT, FRESH, POLL, POLLED, RESET, code, cursor_of, first_sent};
+use crate::scenes::clients::slot_of;
 use crate::check::Checker;
 use crate::msg::{Kind, NodeId};
 use crate::time::format_duration;
@@ -23,6 +24,16 @@ struct Reader {
     resumed: bool,
     streaming: bool,
     seen: u32,
+}
+
+impl Reader {
+    /// Its stream ended (cut, or reset): it holds what the proxy wrote until then.
+    fn stream_ended(&mut self, head: u32) {
+        if self.streaming {
+            self.streaming = false;
+            self.seen = self.seen.max(head);
+        }
+    }
 }
 
 pub struct NothingMissed {
@@ -79,10 +90,7 @@ impl Checker for NothingMissed {
                     CLOSE => reader.streaming = false,
                     // The proxy died: its streams were reset (a bounce names the browsers
                     // as the sender).
-                    RESET if reader.conn == msg.key && reader.streaming => {
-                        reader.streaming = false;
-                        reader.seen = reader.seen.max(head);
-                    }
+                    RESET if reader.conn == msg.key => reader.stream_ended(head),
                     _ => {}
                 }
             }
@@ -105,10 +113,7 @@ impl Checker for NothingMissed {
                 reader.seen = if reader.resumed { reader.seen.max(msg.value) } else { msg.value };
                 reader.streaming = code(msg.tag) == ACCEPT;
             }
-            CLOSE if reader.streaming => {
-                reader.streaming = false;
-                reader.seen = reader.seen.max(head);
-            }
+            CLOSE => reader.stream_ended(head),
             _ => {}
         }
     }

@@ -16,6 +16,8 @@ use crate::components::source::Source as Publisher;
 use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::msg::NodeId;
 use crate::scene::{ActionSpec, Preset, Probe, Scene, SceneInfo};
+use crate::scenes::clients::first_conn;
+use crate::series::last_whole_second;
 use crate::time::{Micros, US_PER_S};
 use crate::view::{Chart, Colour, Line, Row, SceneView, StageView};
 use crate::world::World;
@@ -179,14 +181,15 @@ impl Scene for Sse {
         assert!(w.add_node("browsers", "browsers", Box::new(browsers)) == BROWSERS, "nodes added in id order");
         let mut proxy = Proxy::new(BROWSERS, SERVER, p.duration("proxy_timeout"), clients);
         if sse {
-            proxy = proxy.holding(Browsers::first_conn);
+            // Every browser's first stream, open before the run (the browsers hold the same).
+            proxy = proxy.holding(first_conn);
         }
         assert!(w.add_node("proxy", "proxy", Box::new(proxy)) == PROXY, "nodes added in id order");
         assert!(w.add_node("server", "server", Box::new(server)) == SERVER, "nodes added in id order");
         let publisher = Publisher::new(SERVER, p.float("event_rate"), 10 * US_PER_S, 1, w.stream("workload")).rate_knob("event_rate").shaped(p);
         w.add_node("publisher", "client", Box::new(publisher));
         if !sse || p.flag("last_event_id") {
-            w.add_checker(Box::new(NothingMissed::new(NOTHING_MISSED, BROWSERS, PROXY, clients, p.int("history") as u32, sse.then_some(Browsers::first_conn as fn(usize) -> u64))));
+            w.add_checker(Box::new(NothingMissed::new(NOTHING_MISSED, BROWSERS, PROXY, clients, p.int("history") as u32, sse.then_some(first_conn as fn(usize) -> u64))));
         }
         Box::new(SseProbe { last: Cell::new((0, 0)) })
     }
@@ -220,9 +223,7 @@ impl Probe for SseProbe {
         let b = w.component::<Browsers>(BROWSERS);
         let now = w.now();
         out.push(b.missed as f64);
-        // Reconnections in the last whole second.
-        let second = (now / US_PER_S) as usize;
-        out.push(if second > 0 { f64::from(b.per_second.get(second - 1).copied().unwrap_or(0)) } else { f64::NAN });
+        out.push(last_whole_second(&b.per_second, now));
         out.push(b.latency.quantile(0.5) / 1e3);
         out.push(b.latency.quantile(0.99) / 1e3);
         let requests = w.component::<Server>(SERVER).requests;

@@ -25,6 +25,7 @@
 
 use crate::component::{Component, Ctx, NodeView, Tone};
 use crate::msg::{Kind, Msg, NodeId, ReqId};
+use crate::scenes::clients::slot_of;
 use crate::time::Micros;
 use std::any::Any;
 use std::cell::RefCell;
@@ -64,12 +65,6 @@ pub fn first_sent(tag: u32, latest: u32) -> u32 {
     (latest + 1).saturating_sub(tag >> 8)
 }
 
-/// Connection (and poll) ids: the browser's slot in the low bits, a count above.
-pub const SLOT_BITS: u32 = 20;
-
-pub fn slot_of(conn: u64) -> usize {
-    (conn & ((1 << SLOT_BITS) - 1)) as usize
-}
 
 /// When each event the server still keeps happened: its replay buffer. The browsers read
 /// it too, to measure how late a replayed or polled event arrives.
@@ -260,6 +255,12 @@ impl Proxy {
         }
     }
 
+    fn forget_streams(&mut self) {
+        self.open.fill((0, 0));
+        self.streams = 0;
+        self.order.clear();
+    }
+
     /// The next idle check: when the oldest open stream will have been idle `timeout`.
     fn arm(&mut self, ctx: &mut Ctx) {
         while let Some(&(opened, conn)) = self.order.front() {
@@ -336,9 +337,7 @@ impl Component for Proxy {
             let kind = if msg.tag == CONNECT { Kind::Reject } else { Kind::Error };
             ctx.send(self.browsers, Msg { kind, ..msg });
         } else {
-            self.open.fill((0, 0));
-            self.streams = 0;
-            self.order.clear();
+            self.forget_streams();
         }
     }
 
@@ -347,9 +346,7 @@ impl Component for Proxy {
         for &(conn, _) in self.open.iter().filter(|s| s.0 != 0) {
             held.push((self.browsers, Msg { kind: Kind::Call, req: ReqId(0), key: conn, tag: RESET, value: self.head }));
         }
-        self.open.fill((0, 0));
-        self.streams = 0;
-        self.order.clear();
+        self.forget_streams();
         self.armed = false;
     }
 

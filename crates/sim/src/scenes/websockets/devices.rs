@@ -1,13 +1,15 @@
 //! Every client of the chat as one node: its connection (or its polling), the messages
 //! it sends and receives, heartbeats answered, and what it does when a connection drops.
 
-use super::nodes::{ACCEPT, CLOSE, CONNECT, POLL, POLLED, SLOT_BITS, slot_of};
+use super::nodes::{ACCEPT, CLOSE, CONNECT, POLL, POLLED};
+use crate::scenes::clients::{churn_wait, first_conn, next_conn, slot_of};
 use crate::component::{Component, Ctx, NodeView, Tone};
 use crate::histogram::Histogram;
 use crate::idmap::IdMap;
 use crate::knob::Value;
 use crate::msg::{Kind, Msg, NodeId, ReqId};
 use crate::rng::Rng;
+use crate::series::tally;
 use crate::time::{Micros, US_PER_S};
 use std::any::Any;
 use std::collections::VecDeque;
@@ -136,12 +138,6 @@ impl Devices {
         slot as u32 % self.cfg.rooms
     }
 
-    /// At the start, every device is already connected: slot `i` to gateway `i mod n`,
-    /// with connection `first_conn(i)` (the gateways are built holding the same).
-    pub fn first_conn(slot: usize) -> u64 {
-        (1 << SLOT_BITS) | slot as u64
-    }
-
     /// Whether `conn` is a live device's connection now (not a leaked one).
     pub fn is_current(&self, conn: u64) -> bool {
         self.slots.get(slot_of(conn)).is_some_and(|s| s.conn == conn && s.state == State::Online)
@@ -197,14 +193,10 @@ impl Devices {
     fn connect(&mut self, ctx: &mut Ctx, i: usize) {
         let g = self.rng.below(self.gateways.len() as u64) as u32;
         let s = &mut self.slots[i];
-        s.conn = ((s.conn >> SLOT_BITS) + 1) << SLOT_BITS | i as u64;
+        s.conn = next_conn(s.conn, i);
         s.state = State::Connecting;
         s.gateway = g;
-        let second = (ctx.now() / US_PER_S) as usize;
-        if self.attempts.len() <= second {
-            self.attempts.resize(second + 1, 0);
-        }
-        self.attempts[second] += 1;
+        tally(&mut self.attempts, ctx.now());
         let room = self.room_of(i);
         let conn = self.slots[i].conn;
         ctx.send(self.gateways[g as usize], Msg { kind: Kind::Call, req: ReqId(0), key: conn, tag: CONNECT, value: room });
@@ -353,8 +345,7 @@ impl Devices {
     }
 
     fn schedule_churn(&mut self, ctx: &mut Ctx) {
-        if self.cfg.churn_per_s > 0.0 {
-            let wait = self.rng.exp(US_PER_S as f64 / self.cfg.churn_per_s).max(1.0) as Micros;
+        if let Some(wait) = churn_wait(&mut self.rng, self.cfg.churn_per_s) {
             ctx.set_timer(wait, CHURN);
         }
     }
@@ -369,7 +360,9 @@ impl Component for Devices {
                 let first = (self.rng.unit() * every as f64) as Micros;
                 ctx.set_timer(first, POLL_TIMER | (i as u64) << 3);
             }
-            self.slots[i].conn = Self::first_conn(i);
+            // Every device is already connected: slot `i` to gateway `i mod n` (the
+            // gateways are built holding the same).
+            self.slots[i].conn = first_conn(i);
             self.go_online(i, (i % n) as u32, 0);
         }
         self.schedule_churn(ctx);

@@ -16,6 +16,7 @@ use crate::components::source::Source as People;
 use crate::knob::{KnobKind, KnobSpec, Params, common_knobs_with_latency};
 use crate::msg::NodeId;
 use crate::scene::{Preset, Probe, Scene, SceneInfo};
+use crate::series::last_whole_second;
 use crate::error::{Error, Result};
 use crate::time::{Micros, US_PER_S, format_duration};
 use crate::view::{Chart, Colour, Line, Row, SceneView, StageView};
@@ -202,7 +203,7 @@ impl Scene for WebSockets {
         let devices = Devices::new(cfg, clients, people_id, gateways.clone(), w.stream("devices"));
         assert!(w.add_node("devices", "devices", Box::new(devices)) == devices_id, "nodes added in id order");
         // The connections made before the run: client i on gateway i mod n.
-        let first = |g: usize| (g..clients).step_by(n).map(move |i| (Devices::first_conn(i), i as u32 % rooms));
+        let first = |g: usize| (g..clients).step_by(n).map(move |i| (super::clients::first_conn(i), i as u32 % rooms));
         for (g, &id) in gateways.iter().enumerate() {
             let mut gw = Gateway::new(devices_id, backplane_id, rooms, p.int("cores") as u32, p.int("accept_queue") as usize, p.dist("handshake_time"), heartbeat, polling);
             if !polling {
@@ -251,9 +252,7 @@ impl Probe for ChatProbe {
     fn sample(&self, w: &World, out: &mut Vec<f64>) {
         let d = w.component::<Devices>(self.devices);
         let now = w.now();
-        // Attempts in the last whole second.
-        let second = (now / US_PER_S) as usize;
-        out.push(if second > 0 { f64::from(d.attempts.get(second - 1).copied().unwrap_or(0)) } else { f64::NAN });
+        out.push(last_whole_second(&d.attempts, now));
         out.push(self.open(w) as f64);
         out.push(self.dead(w, true) as f64);
         out.push(d.latency.quantile(0.5) / 1e3);

@@ -34,14 +34,6 @@ pub const POLLED: u32 = 5;
 /// A gateway's state announcement: it came back with no connection at all.
 pub const FRESH: u8 = 1;
 
-/// Connection ids: the device's slot in the low bits, a count of its connections above.
-pub const SLOT_BITS: u32 = 20;
-const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
-
-pub fn slot_of(conn: u64) -> usize {
-    (conn & SLOT_MASK) as usize
-}
-
 /// A gateway server: holds WebSocket connections (each costs a handshake's work on one
 /// of its cores), relays messages to and from the backplane, pings its connections
 /// every `heartbeat` and closes those silent for two intervals. Polling, it answers polls
