@@ -142,8 +142,46 @@ fn scale2(v: f64, k: i32) -> f64 {
     v * f64::from_bits(((1023 + k) as u64) << 52)
 }
 
+/// `cos(2πx)` for `x` in turns (the shape of a diurnal day, Box-Muller's angle). The
+/// quarter turn nearest `x` is taken off exactly, which leaves an angle of at most an
+/// eighth of a turn for a Taylor series in Horner form: within a few units in the last
+/// place of libm's `cos`, without its reduction of huge arguments (3.5 KB of the page).
+pub fn cos_turns(x: f64) -> f64 {
+    let quarter = (x * 4.0).round();
+    // Exact: `quarter / 4` has two bits after the point and the difference is smaller than `x`.
+    let r = (x - quarter * 0.25) * core::f64::consts::TAU;
+    let r2 = r * r;
+    // cos r = 1 - r²/(1·2) (1 - r²/(3·4) (1 - ...)), and sin r = r (1 - r²/(2·3) (1 - ...)).
+    let (mut c, mut s) = (1.0, 1.0);
+    for k in (1..=10u32).rev() {
+        let k = f64::from(k);
+        c = 1.0 - r2 / ((2.0 * k - 1.0) * (2.0 * k)) * c;
+        s = 1.0 - r2 / ((2.0 * k) * (2.0 * k + 1.0)) * s;
+    }
+    let s = r * s;
+    match (quarter as i64).rem_euclid(4) {
+        0 => c,
+        1 => -s,
+        2 => -c,
+        _ => s,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cos_turns_is_libms_cos_within_a_few_ulps() {
+        let mut worst = 0.0f64;
+        for i in 0..=200_000 {
+            let x = f64::from(i) / 200_000.0;
+            let (ours, theirs) = (super::cos_turns(x), libm::cos(core::f64::consts::TAU * x));
+            worst = worst.max((ours - theirs).abs());
+        }
+        assert!(worst < 1e-15, "{worst:e}");
+        assert_eq!((super::cos_turns(0.0), super::cos_turns(0.5), super::cos_turns(1.0)), (1.0, -1.0, 1.0));
+        assert!(super::cos_turns(0.25).abs() < 1e-300 && super::cos_turns(0.75).abs() < 1e-300);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

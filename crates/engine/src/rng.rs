@@ -146,7 +146,7 @@ impl Rng {
     /// Standard normal (Box–Muller, one of the pair).
     pub fn normal(&mut self) -> f64 {
         let r = (-2.0 * libm::log(self.unit())).sqrt();
-        r * libm::cos(2.0 * core::f64::consts::PI * self.unit())
+        r * crate::num::cos_turns(self.unit())
     }
 }
 

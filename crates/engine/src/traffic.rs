@@ -47,7 +47,7 @@ impl Shape {
             }
             Shape::Diurnal => {
                 let x = (t_us % period) as f64 / period as f64;
-                1.0 - 0.8 * libm::cos(std::f64::consts::TAU * x)
+                1.0 - 0.8 * crate::num::cos_turns(x)
             }
         }
     }
