@@ -121,7 +121,20 @@ fn frame(ui: &mut Ui, dt_ms: f64, t: f64) {
     let Some(mut r) = ui.runner.take() else { return };
     let mut b = ui.runner_b.take();
     let speed = ui.scenario.speed;
-    if ui.playing {
+    let mut landed = false;
+    if let Some((target, asked)) = ui.seek {
+        // A jump on the timeline: as fast as the engine goes, within the frame.
+        let budget_ms = if b.is_some() { 20.0 } else { 40.0 };
+        let mut there = r.seek(target, speed, budget_ms, &now_ms);
+        if let Some(b) = b.as_mut() {
+            there &= b.seek(r.now(), speed, budget_ms, &now_ms);
+        }
+        if there {
+            ui.seek = None;
+            landed = true;
+            let _ = ui.stage.set_attribute("data-seek-ms", &format!("{:.1}", now_ms() - asked));
+        }
+    } else if ui.playing {
         let budget_ms = if b.is_some() { 5.0 } else { 10.0 };
         r.advance((dt_ms / 1e3 * speed * 1e6) as u64, budget_ms, &now_ms);
         // The other side follows A's clock, so both always show the same instant.
@@ -135,19 +148,37 @@ fn frame(ui: &mut Ui, dt_ms: f64, t: f64) {
         b.prune(speed);
         draw_stage(canvas, b, speed, None);
     }
-    if stats_due(t, 250.0) {
+    ui.reached = ui.reached.max(r.now());
+    // Spare time builds the runs parked for jumps back (none during a jump).
+    if ui.seek.is_none() {
+        let [pa, pb] = &mut ui.parked;
+        let budget_ms = if ui.playing { 3.0 } else { 8.0 };
+        pa.build(|| Some(ui.scenario.clone()), ui.reached, budget_ms, &now_ms);
+        if b.is_some() {
+            pb.build(|| ui.scenario.compared(), ui.reached, budget_ms, &now_ms);
+        }
+    }
+    let (kept, _, _) = r.sim.world.violations();
+    for v in kept.iter().take(crate::views::MARKS_KEPT) {
+        if ui.found.len() < crate::views::MARKS_KEPT && ui.found.last().is_none_or(|&l| v.at_us > l) {
+            ui.found.push(v.at_us);
+        }
+    }
+    if stats_due(t, if landed { -1.0 } else { 250.0 }) {
         ui.stats = Stats::of(&r);
         ui.stats_b = b.as_ref().map(Stats::of);
         draw_charts(&r, b.as_ref(), &ui.charts);
         let _ = ui.stage.set_attribute("data-frame-p95", &format!("{:.2}", frame_p95()));
         let _ = ui.stage.set_attribute("data-flights", &r.flights.len().to_string());
         let _ = ui.stage.set_attribute("data-in-flight", &r.sim.world.counts().in_flight.to_string());
+        let _ = ui.stage.set_attribute("data-parked", &ui.parked[0].len().to_string());
         ui.runner = Some(r);
         ui.runner_b = b;
         ui.render();
     } else {
         ui.runner = Some(r);
         ui.runner_b = b;
+        crate::views::show_playhead(ui);
     }
     if FIRST_FRAME.replace(false) {
         // Time to interactive: the first frame with the run on the stage.

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod charts;
+mod checkpoints;
 pub mod dom;
 mod export;
 mod frame;

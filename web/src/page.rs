@@ -2,6 +2,7 @@
 //! and what the reader's clicks and keys do. All a reader can set lives in one
 //! `Scenario`, mirrored into the URL; the panels are redrawn from the state (`views`).
 
+use crate::checkpoints::Checkpoints;
 use crate::dom::{self, Region, append, closest_with, el, el_html, listen, value_of};
 use crate::million::Progress;
 use crate::runner::Runner;
@@ -41,6 +42,10 @@ pub struct Regions {
     pub announce: Region,
     pub goals: Vec<(Element, &'static clusterlab_sim::narrative::Goal, bool)>,
     pub shortcuts: Region,
+    /// The timeline: its slider, the instant it reads, the schedule and violations on it.
+    pub scrub: Element,
+    pub playhead: Element,
+    pub marks: Region,
 }
 
 /// The page's state: the scenario, the runs that play it, and what the panels show.
@@ -65,6 +70,14 @@ pub struct Ui {
     pub log_kind: String,
     pub shortcuts: bool,
     pub recording: bool,
+    /// A jump on the timeline under way: the instant it goes to, and when it was asked for (ms).
+    pub seek: Option<(u64, f64)>,
+    /// The latest instant this run has been played or jumped to, and the instants of the
+    /// violations found on the way (the timeline shows them after a jump back).
+    pub reached: u64,
+    pub found: Vec<u64>,
+    /// Runs parked along the timeline, of each side, for jumps back.
+    pub parked: [Checkpoints; 2],
     /// The scenario changed since its values were last put into the form controls.
     scenario_shown: bool,
     focus_menu: bool,
@@ -127,6 +140,7 @@ impl Ui {
         if let Some(b) = self.runner_b.as_mut() {
             let _ = b.add_fault(f.clone());
         }
+        self.parked.iter_mut().for_each(|p| p.schedule(&f));
         let mut next = self.scenario.clone();
         next.faults.push(f.clone());
         self.set_scenario(next);
@@ -162,9 +176,26 @@ impl Ui {
         self.scenario = next;
         if !self.up_to_date() {
             self.rebuild();
+            self.reached = 0;
+            self.found.clear();
+            self.parked.iter_mut().for_each(Checkpoints::clear);
+            self.seek = None;
+            self.scenario.at = None;
         }
         write_url(&self.scenario);
         self.scenario_shown = false;
+    }
+
+    /// Pauses and jumps to virtual time `t`: on from where the run is, or, to go back,
+    /// the run replayed from its seed (it is deterministic, so this is the same run).
+    /// The frame loop gets there.
+    pub fn seek(&mut self, t: u64) {
+        self.playing = false;
+        let t = t.min(clusterlab_sim::scenario::AT_MAX);
+        let [a, b] = &mut self.parked;
+        restart_for(&mut self.runner, a, Some(&self.scenario), t);
+        restart_for(&mut self.runner_b, b, self.scenario.compared().as_ref(), t);
+        self.seek = Some((t, now_ms()));
     }
 
     /// Pauses, then advances both runs a quarter of a virtual second.
@@ -236,6 +267,12 @@ impl Ui {
     /// Redraws every panel whose content changed, and puts a changed scenario into the
     /// form controls.
     pub fn render(&mut self) {
+        // A paused run's instant is in the URL, so that a link opens it there.
+        let at = (!self.playing && self.seek.is_none() && self.now_us() > 0).then(|| self.now_us());
+        if at != self.scenario.at && self.progress.is_none() {
+            self.scenario.at = at;
+            write_url(&self.scenario);
+        }
         views::render(self);
         if !self.scenario_shown {
             self.scenario_shown = true;
@@ -270,6 +307,18 @@ impl Ui {
             }
             _ => {}
         }
+    }
+}
+
+/// One side of the page, on its way to `t`: it starts from the run parked latest before
+/// `t` if that is nearer than where it is, or else, to go back, from 0 s.
+fn restart_for(slot: &mut Option<Runner>, parked: &mut Checkpoints, scenario: Option<&Scenario>, t: u64) {
+    let Some(scenario) = scenario else { return };
+    let now = slot.as_ref().map_or(0, Runner::now);
+    if let Some(r) = parked.take(t, if t >= now { now } else { 0 }) {
+        *slot = Some(r);
+    } else if t < now {
+        *slot = Runner::new(scenario).ok();
     }
 }
 
@@ -333,6 +382,10 @@ pub fn mount_page(parent: &Element, initial: Scenario, notices: Vec<String>) {
     let stage = el("canvas", &[("class", "stage"), ("role", "img"), ("aria-label", "The virtual cluster: nodes and the requests flying between them")]);
     append(&wrap, &stage);
     let menu = Region::new(&wrap);
+    let timeline = el_html("div", &[("class", "timeline"), ("role", "group"), ("aria-label", "Timeline")], views::TIMELINE);
+    append(&main, &timeline);
+    let tq = |sel: &str| timeline.query_selector(sel).ok().flatten().expect("the timeline's markup has it");
+    let (scrub, playhead, marks) = (tq("input"), tq("output"), Region::inside(tq(".marks")));
     let compare = Region::new(&main);
     let side = Region::new(&main);
     append(&main, &el_html("ul", &[("class", "legend"), ("aria-label", "Legend")], &views::legend()));
@@ -410,6 +463,9 @@ pub fn mount_page(parent: &Element, initial: Scenario, notices: Vec<String>) {
         announce,
         goals,
         shortcuts,
+        scrub,
+        playhead,
+        marks,
     };
     let knobs_count = info.knobs.len();
     let ui = Ui {
@@ -431,6 +487,10 @@ pub fn mount_page(parent: &Element, initial: Scenario, notices: Vec<String>) {
         log_kind: String::new(),
         shortcuts: false,
         recording: false,
+        seek: None,
+        reached: 0,
+        found: Vec::new(),
+        parked: Default::default(),
         scenario_shown: false,
         focus_menu: false,
         stage: stage.clone().dyn_into().expect("a canvas"),
@@ -443,6 +503,10 @@ pub fn mount_page(parent: &Element, initial: Scenario, notices: Vec<String>) {
     UI.with(|cell| *cell.borrow_mut() = Some(ui));
     with_ui(|ui| {
         ui.rebuild();
+        // A link to an instant opens the run paused there.
+        if let Some(t) = ui.scenario.at {
+            ui.seek(t);
+        }
         write_url(&ui.scenario);
         ui.render();
     });
@@ -469,14 +533,16 @@ fn wire(root: &Element, stage: &Element) {
         });
     });
     listen(root, "input", |ev: Event| {
-        if closest_with(&ev, "data-ctl").is_some_and(|(_, c)| c == "speed")
-            && let Some(v) = clusterlab_sim::num::parse_f64(&value_of(&ev))
-        {
-            with_ui(|ui| {
-                ui.set_speed((libm::pow(10.0, v) * 100.0).round() / 100.0);
-                ui.render();
-            });
-        }
+        let Some((_, ctl)) = closest_with(&ev, "data-ctl") else { return };
+        let Some(v) = clusterlab_sim::num::parse_f64(&value_of(&ev)) else { return };
+        with_ui(|ui| {
+            match ctl.as_str() {
+                "speed" => ui.set_speed((libm::pow(10.0, v) * 100.0).round() / 100.0),
+                "seek" => ui.seek((v * 1e6) as u64),
+                _ => return,
+            }
+            ui.render();
+        });
     });
     // Nodes of the strip and the log show their numbers on focus or hover.
     let show = |ev: Event| {
@@ -498,10 +564,11 @@ fn wire(root: &Element, stage: &Element) {
                     ui.render();
                 });
             }
-            "Enter" if closest_with(&ev, "data-log-node").is_some() => {
-                if let Some((_, id)) = closest_with(&ev, "data-log-node") {
+            // Log entries are list items: enter does what a click does.
+            "Enter" => {
+                if let Some((e, act)) = closest_with(&ev, "data-act").filter(|(_, a)| a == "log") {
                     with_ui(|ui| {
-                        ui.hover = id.parse().ok();
+                        on_click(ui, &act, &e);
                         ui.render();
                     });
                 }
@@ -564,7 +631,15 @@ fn on_click(ui: &mut Ui, act: &str, e: &Element) {
             ui.set_scenario(next);
         }
         "try" => ui.try_step(arg("data-step").parse().unwrap_or(usize::MAX)),
-        "log" => ui.hover = arg("data-log-node").parse().ok(),
+        // An entry of the log: its node is shown, and the timeline goes to its instant.
+        "log" | "seek" => {
+            if let Ok(node) = arg("data-log-node").parse() {
+                ui.hover = Some(node);
+            }
+            if let Ok(t) = arg("data-t").parse() {
+                ui.seek(t);
+            }
+        }
         "close-shortcuts" => ui.shortcuts = false,
         _ => {}
     }

@@ -150,6 +150,35 @@ impl Runner {
         self.sim.world.set_sampling(self.sample_every);
     }
 
+    /// Runs on towards virtual time `target` as fast as the engine goes, for at most
+    /// `budget_ms` of real time (a long way takes several frames); true once there. Dots
+    /// are sampled away until the stretch just before `target` that the stage shows at
+    /// `speed`, so the stage there looks as if the run had played to it; the event log
+    /// takes in everything on the way.
+    pub fn seek(&mut self, target: Micros, speed: f64, budget_ms: f64, clock: &dyn Fn() -> f64) -> bool {
+        let start = clock();
+        let shown_from = target.saturating_sub(Self::visible_us(speed));
+        loop {
+            let quick = self.now() < shown_from;
+            let every = self.sample_every;
+            if quick {
+                self.sim.world.set_sampling(1 << 30);
+            }
+            let there = self.sim.advance_bounded(if quick { shown_from } else { target }, 20_000);
+            if quick {
+                self.sim.world.set_sampling(every);
+            }
+            self.collect();
+            self.prune(speed);
+            if there && !quick {
+                return true;
+            }
+            if clock() - start > budget_ms {
+                return false;
+            }
+        }
+    }
+
     /// How long a hop stays on screen, in virtual microseconds, at `speed`.
     pub fn visible_us(speed: f64) -> Micros {
         (MIN_VISIBLE_S * speed * 1e6) as Micros

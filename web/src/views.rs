@@ -48,6 +48,46 @@ pub fn controls(s: &Scenario) -> String {
     h
 }
 
+/// The timeline under the stage: a slider over virtual time, with the schedule's entries
+/// and the violations found marked on it (each mark a button that jumps there).
+pub const TIMELINE: &str = "<div class=\"track\"><input type=\"range\" data-ctl=\"seek\" min=\"0\" max=\"60\" step=\"0.01\" value=\"0\" aria-label=\"Virtual time (seconds): drag to go back and forth\"><div class=\"marks\"></div></div><output class=\"playhead\" data-testid=\"playhead\"></output>";
+
+/// Most violations marked on the timeline.
+pub const MARKS_KEPT: usize = 20;
+
+/// The timeline's length (µs): a minute, or more in half minutes to hold the run so
+/// far, its schedule and a jump under way.
+pub fn extent_us(ui: &Ui) -> u64 {
+    let last = ui.scenario.faults.iter().map(|f| f.at_us).chain([ui.reached, ui.seek.map_or(0, |s| s.0), ui.now_us()]).max().unwrap_or(0);
+    (last / 30_000_000 + 1).max(2) * 30_000_000
+}
+
+/// Puts the playhead where the run is (while no jump is under way).
+pub fn show_playhead(ui: &Ui) {
+    let (now, extent) = (ui.now_us(), extent_us(ui));
+    let max = (extent / 1_000_000).to_string();
+    if ui.r.scrub.get_attribute("max").as_deref() != Some(&max) {
+        let _ = ui.r.scrub.set_attribute("max", &max);
+    }
+    if ui.seek.is_none() {
+        set_value(&ui.r.scrub, &format!("{:.2}", now as f64 / 1e6));
+    }
+    let text = format!("{:.2} s", now as f64 / 1e6);
+    if ui.r.playhead.text_content().as_deref() != Some(&text) {
+        ui.r.playhead.set_text_content(Some(&text));
+    }
+}
+
+/// The marks on the timeline: each scheduled entry (fault, knob, action) and the first
+/// violations found.
+fn marks(ui: &Ui) -> String {
+    let extent = extent_us(ui) as f64;
+    let mark = |class: &str, t: u64, what: &str| format!("<button class=\"mark {class}\" style=\"left:{:.2}%\" data-act=\"seek\" data-t=\"{t}\" title=\"{1}\" aria-label=\"Go to {1}\"></button>", t as f64 / extent * 100.0, esc(what));
+    let faults = ui.scenario.faults.iter().map(|f| mark("fault", f.at_us, &f.to_string()));
+    let found = ui.found.iter().map(|&t| mark("violation", t, &format!("{:.3}s invariant violated", t as f64 / 1e6)));
+    faults.chain(found).collect()
+}
+
 pub fn legend() -> String {
     crate::frame::legend_items().map(|(colour, label)| format!("<li><span class=\"swatch\" style=\"background:{colour}\"></span>{}</li>", esc(label))).collect()
 }
@@ -212,6 +252,8 @@ pub fn render(ui: &Ui) {
         }
     }
     r.shortcuts.set(if ui.shortcuts { crate::keys::dialog() } else { String::new() });
+    r.marks.set(marks(ui));
+    show_playhead(ui);
 }
 
 fn notices(list: &[String]) -> String {
@@ -385,8 +427,9 @@ fn render_log(ui: &Ui) {
     for (t, n, k, text) in shown.take(200) {
         // Entries about a node show it when chosen (click, or enter from the keyboard);
         // they are list items, not buttons, so that the page's controls keep names of their own.
-        let node = n.map(|id| format!(" has-node\" tabindex=\"0\" data-act=\"log\" data-log-node=\"{id}")).unwrap_or_else(|| "\" tabindex=\"-1".to_string());
-        let _ = write!(h, "<li class=\"log-entry log-{k}{node}\"><span class=\"log-t\">{:.2}s</span> {}</li>", *t as f64 / 1e6, esc(text));
+        // Each moves the timeline to its instant.
+        let node = n.map(|id| format!(" has-node\" data-log-node=\"{id}")).unwrap_or_default();
+        let _ = write!(h, "<li class=\"log-entry log-{k}{node}\" tabindex=\"0\" data-act=\"log\" data-t=\"{t}\"><span class=\"log-t\">{:.2}s</span> {}</li>", *t as f64 / 1e6, esc(text));
     }
     ui.r.log.set(h);
     ui.r.log_note.set(if s.events_dropped > 0 { format!("{} older entries let go", s.events_dropped) } else { String::new() });

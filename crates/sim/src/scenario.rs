@@ -1,16 +1,20 @@
-//! A scenario: everything a reader can set (scene, knobs, seed, speed, faults), as the
-//! URL carries it: `?p=load-balancing&policy=random&seed=7&speed=10&fault=10s%20kill%20server-2`.
+//! A scenario: everything a reader can set (scene, knobs, seed, speed, faults, the
+//! instant shown), as the URL carries it:
+//! `?p=load-balancing&policy=random&seed=7&speed=10&fault=10s%20kill%20server-2&t=12.5s`.
 //! Reading never fails: each bad or unknown parameter becomes a notice naming it, that one
 //! setting keeps its default, and everything else is kept.
 
 use crate::fault::ScheduledFault;
 use crate::knob::Params;
 use crate::scene::{SCENES, Scene, check_entry, find};
+use crate::time::{Micros, US_PER_MS, US_PER_S, format_duration, parse_duration};
 
 pub const SPEED_MIN: f64 = 0.1;
 pub const SPEED_MAX: f64 = 1000.0;
 pub const DEFAULT_SPEED: f64 = 1.0;
-const RESERVED: [&str; 7] = ["p", "preset", "seed", "speed", "fault", "embed", "vs"];
+/// The latest instant a link can open a run at (`t=`): getting there replays the run.
+pub const AT_MAX: Micros = 3_600 * US_PER_S;
+const RESERVED: [&str; 8] = ["p", "preset", "seed", "speed", "fault", "embed", "vs", "t"];
 
 #[derive(Clone)]
 pub struct Scenario {
@@ -23,6 +27,8 @@ pub struct Scenario {
     pub embed: bool,
     /// The compare view: the same run with one knob set otherwise (`vs=policy:random`).
     pub compare: Option<(&'static str, String)>,
+    /// The instant the run is paused at (`t=12.5s`): a link opens the run there.
+    pub at: Option<Micros>,
 }
 
 impl PartialEq for Scenario {
@@ -34,6 +40,7 @@ impl PartialEq for Scenario {
             && self.faults == o.faults
             && self.embed == o.embed
             && self.compare == o.compare
+            && self.at == o.at
     }
 }
 
@@ -49,7 +56,7 @@ impl std::fmt::Debug for Scenario {
 
 impl Scenario {
     pub fn new(scene: &'static dyn Scene) -> Scenario {
-        Scenario { scene, params: Params::defaults(&scene.info().knobs), seed: 1, speed: DEFAULT_SPEED, faults: Vec::new(), embed: false, compare: None }
+        Scenario { scene, params: Params::defaults(&scene.info().knobs), seed: 1, speed: DEFAULT_SPEED, faults: Vec::new(), embed: false, compare: None, at: None }
     }
 
     /// Reads URL parameters (already percent-decoded). Returns the scenario and a notice
@@ -89,6 +96,10 @@ impl Scenario {
                     _ => notices.push(format!("speed: '{v}' is not a number from {SPEED_MIN} to {SPEED_MAX}; using {DEFAULT_SPEED}")),
                 },
                 "vs" => compare_text = Some(v.clone()),
+                "t" => match parse_duration(v) {
+                    Ok(t) if t <= AT_MAX => s.at = Some(t),
+                    _ => notices.push(format!("t: '{v}' is not an instant from 0 to {} (e.g. 12.5s); starting from 0 s", format_duration(AT_MAX))),
+                },
                 "fault" => match v.parse::<ScheduledFault>().and_then(|f| check_entry(&f, &scene.info().knobs, scene.info().actions).map(|_| f)) {
                     Ok(f) => s.faults.push(f),
                     Err(e) => notices.push(format!("{e}; that entry is left out")),
@@ -152,6 +163,9 @@ impl Scenario {
         if let Some((knob, value)) = &self.compare {
             out.push(("vs".into(), format!("{knob}:{value}")));
         }
+        if let Some(t) = self.at {
+            out.push(("t".into(), format_duration(t / US_PER_MS * US_PER_MS)));
+        }
         if self.embed {
             out.push(("embed".into(), String::new()));
         }
@@ -170,13 +184,13 @@ impl Scenario {
 
     /// This scene's default knobs and an empty schedule; seed and speed are kept.
     pub fn with_defaults(&self) -> Scenario {
-        Scenario { params: Params::defaults(&self.scene.info().knobs), faults: Vec::new(), compare: None, ..self.clone() }
+        Scenario { params: Params::defaults(&self.scene.info().knobs), faults: Vec::new(), compare: None, at: None, ..self.clone() }
     }
 
     /// Knobs and faults of a preset, on this scene's defaults; seed and speed are kept.
     pub fn with_preset(&self, name: &str) -> Option<Scenario> {
         let preset = self.scene.info().presets.iter().find(|p| p.name == name)?;
-        let mut s = Scenario { params: Params::defaults(&self.scene.info().knobs), faults: Vec::new(), ..self.clone() };
+        let mut s = Scenario { params: Params::defaults(&self.scene.info().knobs), faults: Vec::new(), at: None, ..self.clone() };
         for (k, v) in preset.set {
             s.params.set(k, v).expect("presets use valid knob values");
         }
@@ -203,6 +217,7 @@ mod tests {
             ("fault", "10s hang b"),
             ("fault", "40s revive b"),
             ("vs", "breaker:on"),
+            ("t", "12.5s"),
             ("embed", ""),
         ]));
         assert!(notices.is_empty(), "{notices:?}");
@@ -211,6 +226,7 @@ mod tests {
         assert_eq!(again, s);
         assert_eq!(s.faults.len(), 2);
         assert!(s.embed && s.seed == 7 && s.speed == 10.0 && !s.params.flag("breaker"));
+        assert_eq!(s.at, Some(12_500_000));
         let other = s.compared().unwrap();
         assert!(other.params.flag("breaker") && other.faults == s.faults && other.seed == s.seed);
     }
@@ -236,13 +252,14 @@ mod tests {
             ("speed", "5000"),
             ("fault", "10s explode server-1"),
             ("colour", "blue"),
+            ("t", "2h"),
         ]));
-        assert_eq!(notices.len(), 5, "{notices:?}");
-        for (needle, notice) in ["servers", "seed", "speed", "explode", "colour"].iter().zip(&notices) {
+        assert_eq!(notices.len(), 6, "{notices:?}");
+        for (needle, notice) in ["servers", "seed", "speed", "explode", "colour", "t: '2h'"].iter().zip(&notices) {
             assert!(notice.contains(needle), "{notice}");
         }
         assert_eq!(s.params.choice("policy"), "random", "good settings survive");
-        assert_eq!((s.params.int("servers"), s.seed, s.speed), (4, 1, DEFAULT_SPEED), "bad ones keep defaults");
+        assert_eq!((s.params.int("servers"), s.seed, s.speed, s.at), (4, 1, DEFAULT_SPEED, None), "bad ones keep defaults");
     }
 
     #[test]

@@ -138,6 +138,14 @@ pub fn run() -> Result<(), String> {
     for m in page["million"].as_array().cloned().unwrap_or_default() {
         writeln!(md, "| {} | {} | {} | {} |", m["scene"].as_str().unwrap_or(""), m["wall_ms"], m["our_max_frame_ms"], m["raf_max_gap_ms"]).ok();
     }
+    writeln!(
+        md,
+        "\n## Jumps on the timeline\n\nSame command, each scene's defaults. A link to `t=60s`: from the page's start to the stage drawn at 60 s (the run played on from 0 s, the page's start-up included). Then three jumps back (to 59.9 s, 59.5 s and 59 s), each once the runs parked every 15 s of the first minute are built: the run replays from the one parked nearest before. Budget: under 100 ms.\n\n| scene | link to 60 s ms | jump back ms, median | jump back ms, max |\n|---|---:|---:|---:|"
+    )
+    .ok();
+    for m in page["seek"].as_array().cloned().unwrap_or_default() {
+        writeln!(md, "| {} | {} | {} | {} |", m["scene"].as_str().unwrap_or(""), m["on_ms"], m["back_ms"], m["back_max_ms"]).ok();
+    }
     writeln!(md, "\n{}", crate::peer::section()?).ok();
     writeln!(md, "\n{}", crate::bytes::per_scene()?).ok();
     std::fs::write(root().join("BENCHMARKS.md"), &md).map_err(|e| format!("writing BENCHMARKS.md: {e}"))?;

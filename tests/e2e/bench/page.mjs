@@ -1,5 +1,5 @@
 // Page benchmarks in headless Chromium against dist/: stage frame time with about 10,000
-// requests in flight, time to interactive, and "Run 1M" on every scene. Prints JSON; asserts nothing (cargo xtask
+// requests in flight, time to interactive, "Run 1M" and jumps on the timeline on every scene. Prints JSON; asserts nothing (cargo xtask
 // bench writes the figures to BENCHMARKS.md).
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
@@ -110,6 +110,25 @@ try {
       our_max_frame_ms: Number(await stage.getAttribute('data-million-max-frame-ms')),
       raf_max_gap_ms: Math.round(await gaps * 10) / 10,
     });
+  }
+  // The timeline on each scene's defaults: a link to 60 s (a jump on from 0 s), then a jump
+  // back (the run replayed from the run parked nearest before); the page times each, from the ask to
+  // the stage drawn at the instant.
+  result.seek = [];
+  for (const [scene] of BUSIEST) {
+    await page.goto(`${base}?p=${scene}&t=60s`);
+    await page.getByTestId('playhead').filter({ hasText: '60.00 s' }).waitFor({ timeout: 60_000 });
+    const on = Number(await stage.getAttribute('data-seek-ms'));
+    const back = [];
+    for (const t of ['59.9', '59.5', '59']) {
+      // Once the runs parked along the first minute are built (a few milliseconds a frame).
+      await page.locator('canvas.stage[data-parked="4"]').waitFor({ timeout: 60_000 });
+      await page.getByRole('slider', { name: /Virtual time/ }).fill(t);
+      await page.getByTestId('playhead').filter({ hasText: `${Number(t).toFixed(2)} s` }).waitFor({ timeout: 60_000 });
+      back.push(Number(await stage.getAttribute('data-seek-ms')));
+    }
+    back.sort((x, y) => x - y);
+    result.seek.push({ scene, on_ms: on, back_ms: back[1], back_max_ms: back[2] });
   }
   console.log(JSON.stringify(result));
   await browser.close();

@@ -2,7 +2,9 @@ import { test, expect } from '@playwright/test';
 
 test('on a 360 px phone every control is a target of at least 44 px each way', async ({ page }, info) => {
   await page.setViewportSize({ width: 360, height: 740 });
-  await page.goto('./?p=circuit-breaker');
+  // With a schedule, so that the timeline has marks.
+  await page.goto('./?p=circuit-breaker&fault=10s+hang+b&fault=20s+revive+b');
+  await expect(page.locator('.timeline .mark')).toHaveCount(2);
   await expect(page.locator('canvas.stage')).toBeVisible();
   const small = await page.evaluate(() => {
     const targets = document.querySelectorAll('button, select, input, a[href]');
