@@ -15,7 +15,7 @@ test('from the catalogue: a flushed cache stampedes the database; flush and faul
   await page.screenshot({ path: info.outputPath('caching-stampede.png') });
 
   // Flush again by its button: the schedule and the URL carry it.
-  await page.getByRole('button', { name: 'flush' }).click();
+  await page.getByRole('button', { name: 'flush', exact: true }).click();
   await expect(page).toHaveURL(/\+flush/);
 
   // Kill the database by click: reads that miss fail.

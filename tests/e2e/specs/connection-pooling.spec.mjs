@@ -14,7 +14,7 @@ test('from the catalogue: a pool reuses a few connections; the database restarte
   await page.screenshot({ path: info.outputPath('connection-pooling.png') });
 
   // Restart the database by its button: the pooled connections go stale and fail once each.
-  await page.getByRole('button', { name: 'restart-db' }).click();
+  await page.getByRole('button', { name: 'restart-db', exact: true }).click();
   await expect(page).toHaveURL(/\+restart-db/);
   await expect.poll(() => measure(page, 'queries failed on a stale connection'), { timeout: 20_000 }).toBeGreaterThan(5);
 

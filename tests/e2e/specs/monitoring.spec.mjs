@@ -12,7 +12,7 @@ test('from the catalogue: an incident injected by its button fires the p99 alert
   expect(await measure(page, 'alerts fired')).toBe(0);
 
   // A latency spike by its button: the schedule and the URL carry it; the p99 rule fires.
-  await page.getByRole('button', { name: 'latency-spike' }).click();
+  await page.getByRole('button', { name: 'latency-spike', exact: true }).click();
   await expect(page).toHaveURL(/\+latency-spike/);
   await expect.poll(() => measure(page, 'alerts fired'), { timeout: 30_000 }).toBe(1);
   expect(await measure(page, 'alerts with no incident')).toBe(0);

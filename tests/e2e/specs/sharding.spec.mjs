@@ -14,7 +14,7 @@ test('from the catalogue: timestamps make one hot shard; a shard added, one kill
   await page.screenshot({ path: info.outputPath('sharding-hot-shard.png') });
 
   // A fifth shard joins: range re-slices the key space and half the keys move.
-  await page.getByRole('button', { name: 'add-shard' }).click();
+  await page.getByRole('button', { name: 'add-shard', exact: true }).click();
   await expect(page).toHaveURL(/add-shard/);
   await expect(page.locator('.node-strip').getByRole('button', { name: 'shard-5', exact: true })).toBeVisible();
   await expect.poll(() => measure(page, 'keys moved by the last resize'), { timeout: 20_000 }).toBeCloseTo(0.5, 2);

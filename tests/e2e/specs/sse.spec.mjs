@@ -12,7 +12,7 @@ test('from the catalogue: the proxy drops every stream by click, and the browser
   expect(await measure(page, 'events delivered')).toBeGreaterThan(1000);
 
   // A reload of the proxy: a thousand streams cut at once; with Last-Event-ID (the default) each resumes where it was.
-  await page.getByRole('button', { name: 'cut-connections' }).click();
+  await page.getByRole('button', { name: 'cut-connections', exact: true }).click();
   await expect(page).toHaveURL(/\+cut-connections/);
   await expect.poll(() => measure(page, 'streams cut by the proxy'), { timeout: 20_000 }).toBe(1000);
   await expect.poll(() => measure(page, 'reconnections'), { timeout: 30_000 }).toBeGreaterThan(990);
