@@ -1,6 +1,7 @@
 //! A heapsort for the few places that sort seldom (a shard ring's points at a resize, a
 //! history's forward zones, the page's frame times, what a node holds when it crashes or
-//! recovers, a consumer's periodic commits). The linearizability judge sorts on
+//! recovers, a consumer's periodic commits, the periodic sweeps of leases, connections
+//! and transactions that time out). The linearizability judge sorts on
 //! every check and keeps std's quicksort: there the heapsort cost cap's 1M run 17% (perf). Each element type
 //! given to std's `sort_unstable` brings its own copy of a quicksort with small-sort
 //! networks, about 3 KB of wasm; this is a few hundred bytes per type, in O(n log n) and

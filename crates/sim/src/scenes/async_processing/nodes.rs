@@ -335,7 +335,7 @@ impl Component for Queue {
             // Leases run out: the worker is presumed gone, and the job goes out again.
             let now = ctx.now();
             let mut out: Vec<u64> = self.leased.iter().filter(|(_, l)| l.1 <= now).map(|(&id, _)| id).collect();
-            out.sort_unstable();
+            crate::sort::sort(&mut out);
             for id in out {
                 let (worker, _, job) = self.leased.remove(&id).expect("listed");
                 // The worker is told its lease is revoked, should it still be there.

@@ -123,7 +123,7 @@ impl Coordinator {
     /// Back from a crash: commits in the log are resent, the rest aborted (presumed abort).
     fn recover(&mut self, ctx: &mut Ctx) {
         let mut ids: Vec<u64> = self.log.keys().copied().collect();
-        ids.sort_unstable();
+        crate::sort::sort(&mut ids);
         for id in ids {
             if self.log[&id].commit {
                 self.resend(ctx, id);
@@ -146,7 +146,7 @@ impl Coordinator {
     fn sweep(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
         let mut due: Vec<u64> = self.log.iter().filter(|(_, t)| now - t.since >= self.timeout).map(|(&id, _)| id).collect();
-        due.sort_unstable();
+        crate::sort::sort(&mut due);
         for id in due {
             if self.log[&id].commit { self.resend(ctx, id) } else { self.decide(ctx, id, false) }
         }
@@ -387,7 +387,7 @@ impl Participant {
 
     fn ask_all(&mut self, ctx: &mut Ctx) {
         let mut ids: Vec<(u64, ReqId)> = self.prepared.iter().map(|(&id, &(_, req, _))| (id, req)).collect();
-        ids.sort_unstable();
+        crate::sort::sort(&mut ids);
         for (id, req) in ids {
             self.send(ctx, req, id, STATUS);
         }
@@ -400,7 +400,7 @@ impl Participant {
             e.2 = true;
             (id, e.1)
         }).collect();
-        due.sort_unstable();
+        crate::sort::sort(&mut due);
         self.blocked_locks_max = self.blocked_locks_max.max(due.len());
         for (id, req) in due {
             if self.in_doubt == 0 {

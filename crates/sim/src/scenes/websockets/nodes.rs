@@ -173,7 +173,7 @@ impl Component for Gateway {
             let now = ctx.now();
             // Silent for two intervals: closed, all of them before the first ping goes out.
             let mut ids: Vec<u64> = self.conns.keys().copied().collect();
-            ids.sort_unstable();
+            crate::sort::sort(&mut ids);
             for &conn in &ids {
                 if now - self.conns[&conn].1 > 2 * hb && !self.keeps_silent {
                     self.remove(conn);
@@ -199,7 +199,7 @@ impl Component for Gateway {
     /// dead process), and so do those waiting for a handshake.
     fn on_crash(&mut self, held: &mut Vec<(NodeId, Msg)>) {
         let mut ids: Vec<u64> = self.conns.keys().copied().collect();
-        ids.sort_unstable();
+        crate::sort::sort(&mut ids);
         let reset = |conn: u64| Msg { kind: Kind::Call, req: ReqId(0), key: conn, tag: CONNECT, value: 0 };
         held.extend(ids.into_iter().map(|c| (self.devices, reset(c))));
         self.handshaking.drain(|(c, _)| held.push((self.devices, reset(c))));
