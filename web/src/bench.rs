@@ -1,6 +1,7 @@
 //! `?bench=N`: the engine benchmark of `clusterlab bench`, run in the browser, so that
 //! `cargo xtask bench` can compare wasm with native. Shows its result as JSON in `#bench`.
 
+use clusterlab_sim::num::Fixed;
 use clusterlab_sim::scene::SCENES;
 use clusterlab_sim::{Limit, RunSpec, Sim};
 
@@ -25,8 +26,9 @@ pub fn run(requests: u64) -> String {
                 events = sim.world.events();
             }
             format!(
-                r#"{{"scene":"{scene}","transactions":{requests},"events":{events},"wall_ms":{wall_ms:.1},"events_per_s":{:.0}}}"#,
-                events as f64 / (wall_ms / 1e3)
+                r#"{{"scene":"{scene}","transactions":{requests},"events":{events},"wall_ms":{},"events_per_s":{}}}"#,
+                Fixed(wall_ms, 1),
+                Fixed(events as f64 / (wall_ms / 1e3), 0)
             )
         })
         .collect();

@@ -2,6 +2,7 @@
 //! measurement, axes with round ticks, and the legend under the plot so that it never
 //! covers a line.
 
+use clusterlab_sim::num::Fixed;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d as Ctx2d, HtmlCanvasElement};
 
@@ -119,7 +120,7 @@ pub fn draw(canvas: HtmlCanvasElement, title: &str, unit: &str, lines: &[Line], 
         ctx.move_to(x, top);
         ctx.line_to(x, bottom);
         ctx.stroke();
-        let label = if x_step < 1.0 { format!("{t:.1}s") } else { format!("{t:.0}s") };
+        let label = format!("{}s", Fixed(t, u8::from(x_step < 1.0)));
         let _ = ctx.fill_text(&label, x, bottom + 12.0);
         t += x_step;
     }
@@ -199,19 +200,15 @@ fn format_tick(v: f64, step: f64) -> String {
     if step >= 1.0 {
         return format_value(v);
     }
-    let decimals = (1..=6).find(|d| ((step * 10f64.powi(*d)).round() - step * 10f64.powi(*d)).abs() < 1e-6).unwrap_or(6) as usize;
-    format!("{v:.decimals$}")
+    let decimals = (1..=6).find(|d| ((step * 10f64.powi(*d)).round() - step * 10f64.powi(*d)).abs() < 1e-6).unwrap_or(6) as u8;
+    Fixed(v, decimals).to_string()
 }
 
 fn format_value(y: f64) -> String {
     if y >= 1000.0 {
         let k = y / 1000.0;
-        if k.fract() == 0.0 { format!("{k:.0}k") } else { format!("{k:.1}k") }
-    } else if y >= 10.0 || y == 0.0 {
-        format!("{y:.0}")
-    } else if y >= 0.1 {
-        format!("{y:.1}")
+        format!("{}k", Fixed(k, u8::from(k.fract() != 0.0)))
     } else {
-        format!("{y:.2}")
+        Fixed(y, if y >= 10.0 || y == 0.0 { 0 } else if y >= 0.1 { 1 } else { 2 }).to_string()
     }
 }

@@ -63,7 +63,7 @@ impl Checkpoints {
             },
         };
         // At speed 0 nothing is drawn: every dot is sampled away on the way.
-        if r.seek(target, 0.0, budget_ms, clock) {
+        if r.seek(target, 0, 0.0, budget_ms, clock) {
             self.parked.push(r);
         } else {
             self.building = Some(r);

@@ -1,7 +1,9 @@
 //! One-click downloads of the run, each named by scene, seed and virtual time: the report
 //! (JSON), the charts' data (CSV, virtual time first), the stage as a picture (PNG, at the
-//! screen's pixel ratio) and a short clip of the stage (WebM, recorded by the browser).
+//! screen's pixel ratio), a short clip of the stage (WebM, recorded by the browser) and
+//! the space-time diagram (SVG).
 
+use clusterlab_sim::num::Fixed;
 use crate::dom::document;
 use crate::page::{Ui, with_ui};
 use clusterlab_sim::report::Report;
@@ -17,7 +19,7 @@ const CLIP_MS: i32 = 5_000;
 fn file_name(ui: &Ui, ext: &str) -> String {
     let (scene, seed) = (ui.scenario.scene.info().id, ui.scenario.seed);
     let t = ui.runner.as_ref().map_or(0.0, |r| r.sim.world.now() as f64 / 1e6);
-    format!("clusterlab-{scene}-seed{seed}-{t:.1}s.{ext}")
+    format!("clusterlab-{scene}-seed{seed}-{}s.{ext}", Fixed(t, 1))
 }
 
 /// Hands `href` to the browser as a download called `name`.
@@ -86,7 +88,7 @@ fn record_clip(ui: &mut Ui) -> Option<()> {
     Some(())
 }
 
-/// One of the download buttons: `report`, `csv`, `png` or `clip`.
+/// One of the download buttons: `report`, `csv`, `png`, `clip` or `svg`.
 pub fn export(ui: &mut Ui, what: &str) {
     match what {
         "report" => {
@@ -102,6 +104,11 @@ pub fn export(ui: &mut Ui, what: &str) {
         "png" => {
             if let Ok(url) = ui.stage.to_data_url() {
                 save(&url, &file_name(ui, "png"));
+            }
+        }
+        "svg" => {
+            if let Some(svg) = crate::views::diagram_svg(ui) {
+                save_text(&svg, "image/svg+xml", &file_name(ui, "svg"));
             }
         }
         _ if !ui.recording => drop(record_clip(ui)),

@@ -2,6 +2,7 @@
 //! speed's share of virtual time and draws the stage; a few times a second it refreshes
 //! the panels' numbers and the charts. It waits while the page is out of view.
 
+use clusterlab_sim::num::Fixed;
 use crate::charts::{self, Line};
 use crate::dom;
 use crate::page::{Stats, Ui, now_ms, with_ui};
@@ -125,14 +126,15 @@ fn frame(ui: &mut Ui, dt_ms: f64, t: f64) {
     if let Some((target, asked)) = ui.seek {
         // A jump on the timeline: as fast as the engine goes, within the frame.
         let budget_ms = if b.is_some() { 20.0 } else { 40.0 };
-        let mut there = r.seek(target, speed, budget_ms, &now_ms);
+        let tail = ui.tail_us();
+        let mut there = r.seek(target, tail, speed, budget_ms, &now_ms);
         if let Some(b) = b.as_mut() {
-            there &= b.seek(r.now(), speed, budget_ms, &now_ms);
+            there &= b.seek(r.now(), tail, speed, budget_ms, &now_ms);
         }
         if there {
             ui.seek = None;
             landed = true;
-            let _ = ui.stage.set_attribute("data-seek-ms", &format!("{:.1}", now_ms() - asked));
+            let _ = ui.stage.set_attribute("data-seek-ms", &Fixed(now_ms() - asked, 1).to_string());
         }
     } else if ui.playing {
         let budget_ms = if b.is_some() { 5.0 } else { 10.0 };
@@ -168,7 +170,7 @@ fn frame(ui: &mut Ui, dt_ms: f64, t: f64) {
         ui.stats = Stats::of(&r);
         ui.stats_b = b.as_ref().map(Stats::of);
         draw_charts(&r, b.as_ref(), &ui.charts);
-        let _ = ui.stage.set_attribute("data-frame-p95", &format!("{:.2}", frame_p95()));
+        let _ = ui.stage.set_attribute("data-frame-p95", &Fixed(frame_p95(), 2).to_string());
         let _ = ui.stage.set_attribute("data-flights", &r.flights.len().to_string());
         let _ = ui.stage.set_attribute("data-in-flight", &r.sim.world.counts().in_flight.to_string());
         let _ = ui.stage.set_attribute("data-parked", &ui.parked[0].len().to_string());
@@ -182,7 +184,7 @@ fn frame(ui: &mut Ui, dt_ms: f64, t: f64) {
     }
     if FIRST_FRAME.replace(false) {
         // Time to interactive: the first frame with the run on the stage.
-        let _ = ui.stage.set_attribute("data-ready-ms", &format!("{t:.0}"));
+        let _ = ui.stage.set_attribute("data-ready-ms", &Fixed(t, 0).to_string());
     }
 }
 

@@ -2,6 +2,7 @@
 //! slice at a time, with its progress; at the end the finished run takes the live run's
 //! place on the page.
 
+use clusterlab_sim::num::Fixed;
 use crate::dom::esc;
 use crate::frame::{draw_charts, draw_stage, stats_due};
 use crate::page::{Stats, Ui, now_ms};
@@ -52,19 +53,20 @@ impl Ui {
         let sent = r.sim.world.counts().sent;
         let wall_s = self.progress.map_or(0.0, |p| (now_ms() - p.started_ms) / 1e3);
         let finished = sent >= MILLION && r.sim.world.quiescent();
-        let what = if finished { format!("Ran {sent} transactions of this setup in {wall_s:.2} s") } else { format!("Stopped after {sent} transactions ({wall_s:.2} s)") };
+        let wall = Fixed(wall_s, 2);
+        let what = if finished { format!("Ran {sent} transactions of this setup in {wall} s") } else { format!("Stopped after {sent} transactions ({wall} s)") };
         self.notice(format!("{what}: the stage, charts, measures and report show that run. Reset to play live again."));
         self.stats = Stats::of(&r);
         draw_charts(&r, None, &self.charts);
         self.runner = Some(r);
         self.progress = None;
-        let _ = self.stage.set_attribute("data-million-ms", &format!("{:.0}", wall_s * 1e3));
-        let _ = self.stage.set_attribute("data-million-max-frame-ms", &format!("{:.1}", MILLION_MAX_FRAME.get()));
+        let _ = self.stage.set_attribute("data-million-ms", &Fixed(wall_s * 1e3, 0).to_string());
+        let _ = self.stage.set_attribute("data-million-max-frame-ms", &Fixed(MILLION_MAX_FRAME.get(), 1).to_string());
     }
 }
 
 fn progress_line(p: &Progress) -> String {
-    let left = p.eta_s().map_or(String::new(), |s| format!(" · about {s:.1} s left"));
+    let left = p.eta_s().map_or(String::new(), |s| format!(" · about {} s left", Fixed(s, 1)));
     format!("{} of {} transactions{left} · the stage draws 1 request in {}", p.done, p.total, p.sample_every)
 }
 

@@ -46,6 +46,7 @@ pub struct Regions {
     pub scrub: Element,
     pub playhead: Element,
     pub marks: Region,
+    pub diagram: Region,
 }
 
 /// The page's state: the scenario, the runs that play it, and what the panels show.
@@ -78,6 +79,10 @@ pub struct Ui {
     pub found: Vec<u64>,
     /// Runs parked along the timeline, of each side, for jumps back.
     pub parked: [Checkpoints; 2],
+    /// The space-time diagram: shown or not, its window (µs), the request it highlights.
+    pub diagram_open: bool,
+    pub diagram_window: u64,
+    pub highlight: Option<u64>,
     /// The scenario changed since its values were last put into the form controls.
     scenario_shown: bool,
     focus_menu: bool,
@@ -190,12 +195,25 @@ impl Ui {
     /// the run replayed from its seed (it is deterministic, so this is the same run).
     /// The frame loop gets there.
     pub fn seek(&mut self, t: u64) {
+        self.go_to(t, false);
+    }
+
+    /// `seek`, replaying the shown stretch before `t` even if the run is there already
+    /// (`again`: the space-time diagram's window grew).
+    fn go_to(&mut self, t: u64, again: bool) {
         self.playing = false;
         let t = t.min(clusterlab_sim::scenario::AT_MAX);
+        let latest = t.saturating_sub(self.tail_us());
         let [a, b] = &mut self.parked;
-        restart_for(&mut self.runner, a, Some(&self.scenario), t);
-        restart_for(&mut self.runner_b, b, self.scenario.compared().as_ref(), t);
+        restart_for(&mut self.runner, a, Some(&self.scenario), t, latest, again);
+        restart_for(&mut self.runner_b, b, self.scenario.compared().as_ref(), t, latest, again);
         self.seek = Some((t, now_ms()));
+    }
+
+    /// How much before the instant shown a jump replays with the messages kept: what the
+    /// stage shows at this speed, or the space-time diagram's window if longer.
+    pub fn tail_us(&self) -> u64 {
+        Runner::visible_us(self.scenario.speed).max(if self.diagram_open { self.diagram_window } else { 0 })
     }
 
     /// Pauses, then advances both runs a quarter of a virtual second.
@@ -310,14 +328,16 @@ impl Ui {
     }
 }
 
-/// One side of the page, on its way to `t`: it starts from the run parked latest before
-/// `t` if that is nearer than where it is, or else, to go back, from 0 s.
-fn restart_for(slot: &mut Option<Runner>, parked: &mut Checkpoints, scenario: Option<&Scenario>, t: u64) {
+/// One side of the page, on its way to `t`: going on, from where it is or a run parked
+/// nearer; going back (or `again`), from the run parked latest by `latest` (so that what
+/// is shown before `t` is replayed), or else from 0 s.
+fn restart_for(slot: &mut Option<Runner>, parked: &mut Checkpoints, scenario: Option<&Scenario>, t: u64, latest: u64, again: bool) {
     let Some(scenario) = scenario else { return };
     let now = slot.as_ref().map_or(0, Runner::now);
-    if let Some(r) = parked.take(t, if t >= now { now } else { 0 }) {
+    let on = t >= now && !again;
+    if let Some(r) = parked.take(latest, if on { now } else { 0 }) {
         *slot = Some(r);
-    } else if t < now {
+    } else if !on {
         *slot = Runner::new(scenario).ok();
     }
 }
@@ -397,6 +417,21 @@ pub fn mount_page(parent: &Element, initial: Scenario, notices: Vec<String>) {
     append(&main, &detail.el);
     let charts_div = el("div", &[("class", "charts")]);
     append(&main, &charts_div);
+    let diagram_panel = el_html("details", &[("class", "diagram-panel")], views::DIAGRAM);
+    append(&main, &diagram_panel);
+    let diagram = Region::inside(diagram_panel.query_selector(".diagram").ok().flatten().expect("in the markup"));
+    // Opened or closed: drawn only while open.
+    listen(&diagram_panel, "toggle", |ev: Event| {
+        let open = ev.target().and_then(|t| t.dyn_into::<Element>().ok()).is_some_and(|d| d.has_attribute("open"));
+        with_ui(|ui| {
+            ui.diagram_open = open;
+            // Paused, the run replays the window so that the diagram has its messages.
+            if open && !ui.playing && ui.now_us() > 0 {
+                ui.go_to(ui.now_us(), true);
+            }
+            ui.render();
+        });
+    });
     let charts: Vec<HtmlCanvasElement> = info
         .view
         .charts
@@ -466,6 +501,7 @@ pub fn mount_page(parent: &Element, initial: Scenario, notices: Vec<String>) {
         scrub,
         playhead,
         marks,
+        diagram,
     };
     let knobs_count = info.knobs.len();
     let ui = Ui {
@@ -491,6 +527,9 @@ pub fn mount_page(parent: &Element, initial: Scenario, notices: Vec<String>) {
         reached: 0,
         found: Vec::new(),
         parked: Default::default(),
+        diagram_open: false,
+        diagram_window: 100_000,
+        highlight: None,
         scenario_shown: false,
         focus_menu: false,
         stage: stage.clone().dyn_into().expect("a canvas"),
@@ -518,7 +557,8 @@ pub fn mount_page(parent: &Element, initial: Scenario, notices: Vec<String>) {
 /// `data-act` and `data-ctl` attributes of the controls; pointer moves on the stage.
 fn wire(root: &Element, stage: &Element) {
     listen(root, "click", |ev: Event| {
-        let Some((e, act)) = closest_with(&ev, "data-act") else { return };
+        // A message of the space-time diagram carries its request, not an act.
+        let Some((e, act)) = closest_with(&ev, "data-act").or_else(|| Some((closest_with(&ev, "data-req")?.0, "req".to_string()))) else { return };
         with_ui(|ui| {
             on_click(ui, &act, &e);
             ui.render();
@@ -605,7 +645,12 @@ fn on_click(ui: &mut Ui, act: &str, e: &Element) {
         "dismiss" => ui.notices.clear(),
         "million" => ui.start_million(),
         "cancel-million" => ui.end_million(),
-        "report" | "csv" | "png" | "clip" => crate::export::export(ui, act),
+        "report" | "csv" | "png" | "clip" | "svg" => crate::export::export(ui, act),
+        // A message of the space-time diagram: its request's path stands out (again: not).
+        "req" => {
+            let req = arg("data-req").parse().ok();
+            ui.highlight = if ui.highlight == req { None } else { req };
+        }
         "action" => ui.act(Fault::Action(arg("data-name"), None)),
         "chip" => {
             ui.menu = arg("data-node").parse().ok();
@@ -664,6 +709,13 @@ fn on_change(ui: &mut Ui, ctl: &str, value: String) {
             }
         }
         "log-node" => ui.log_node = value,
+        "diagram-window" => {
+            ui.diagram_window = value.parse().unwrap_or(100_000);
+            // Paused, the run replays the new window to fill it; playing, it fills as it goes.
+            if !ui.playing && ui.now_us() > 0 {
+                ui.go_to(ui.now_us(), true);
+            }
+        }
         "log-kind" => ui.log_kind = value,
         knob => {
             if let Some(i) = knob.strip_prefix("knob:").and_then(|name| ui.scenario.scene.info().knobs.iter().position(|k| k.name == name)) {

@@ -6,7 +6,7 @@ use clusterlab_sim::fault::ScheduledFault;
 use clusterlab_sim::log::EventLog;
 use clusterlab_sim::scenario::Scenario;
 use clusterlab_sim::time::Micros;
-use clusterlab_sim::trace::{Record, RingSink};
+use clusterlab_sim::trace::RingSink;
 use clusterlab_sim::{Limit, Result, Sim};
 
 /// Most records taken from the engine per frame.
@@ -23,22 +23,20 @@ pub const MIN_VISIBLE_S: f64 = 0.35;
 /// Virtual time between chart points.
 pub const SERIES_INTERVAL_US: Micros = 250_000;
 
-/// What a dot stands for, coloured as in the space-time diagram (one mapping for both).
-pub use clusterlab_sim::diagram::Dot;
+/// A message on the stage is an arrow of the space-time diagram: one mapping for both.
+pub use clusterlab_sim::diagram::{Arrow, Dot, End};
 
-#[derive(Clone, Copy, Debug)]
-pub struct Flight {
-    pub t0: Micros,
-    pub t1: Micros,
-    pub from: u32,
-    pub to: u32,
-    pub dot: Dot,
-}
+/// Messages kept for the space-time diagram (as sampled for the stage), and the longest
+/// window it shows.
+pub const RECENT_KEPT: usize = 20_000;
+pub const RECENT_US: Micros = 10_000_000;
 
 pub struct Runner {
     pub sim: Sim,
     pub scenario: Scenario,
-    pub flights: Vec<Flight>,
+    pub flights: Vec<Arrow>,
+    /// The messages of the last `RECENT_US`, at most `RECENT_KEPT`, oldest first.
+    pub recent: std::collections::VecDeque<Arrow>,
     /// Animate one request in this many (the engine still simulates all of them).
     pub sample_every: u32,
     /// The engine could not keep up with the chosen speed during the last frame.
@@ -62,14 +60,14 @@ impl Runner {
                 Err(e) => notices.push(format!("{e}; that fault is left out")),
             }
         }
-        Ok(Runner { sim, scenario: kept, flights: Vec::new(), sample_every: 1, behind: false, events: EventLog::new(EVENTS_KEPT), notices })
+        Ok(Runner { sim, scenario: kept, flights: Vec::new(), recent: Default::default(), sample_every: 1, behind: false, events: EventLog::new(EVENTS_KEPT), notices })
     }
 
     /// A run of the scenario that ends after `requests` transactions ("Run 1M").
     pub fn finite(scenario: &Scenario, requests: u64) -> Result<Runner> {
         let mut sim = Sim::build(scenario.scene, scenario.params.clone(), scenario.seed, &scenario.faults, Limit::Requests(requests), SERIES_INTERVAL_US)?;
         *sim.world.ring_mut() = Some(RingSink::new(RING_CAPACITY));
-        Ok(Runner { sim, scenario: scenario.clone(), flights: Vec::new(), sample_every: 1, behind: false, events: EventLog::new(EVENTS_KEPT), notices: Vec::new() })
+        Ok(Runner { sim, scenario: scenario.clone(), flights: Vec::new(), recent: Default::default(), sample_every: 1, behind: false, events: EventLog::new(EVENTS_KEPT), notices: Vec::new() })
     }
 
     /// Runs a finite run on for about `budget_ms` of real time, in slices of events;
@@ -123,21 +121,17 @@ impl Runner {
         // Taken out for the walk, so the world's fault list can be read alongside.
         let Some(mut ring) = self.sim.world.ring_mut().take() else { return };
         for r in ring.drain() {
-            let flight = match r {
-                Record::Send { t0, t1, from, to, msg } => Some(Flight { t0, t1, from, to, dot: Dot::of(msg.kind) }),
-                Record::Bounce { t0, t1, from, to, .. } => Some(Flight { t0, t1, from, to, dot: Dot::Refused }),
-                Record::Drop { t, from, to, .. } => Some(Flight { t0: t, t1: t, from, to, dot: Dot::Dropped }),
-                Record::Fault { .. } | Record::State { .. } => {
-                    self.events.record(&self.sim.world, &r);
-                    None
-                }
-                _ => None,
+            let Some(a) = Arrow::of(&r) else {
+                self.events.record(&self.sim.world, &r);
+                continue;
             };
-            if let Some(f) = flight
-                && self.flights.len() < MAX_FLIGHTS
-            {
-                self.flights.push(f);
+            if self.flights.len() < MAX_FLIGHTS {
+                self.flights.push(a);
             }
+            if self.recent.len() == RECENT_KEPT {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(a);
         }
         *self.sim.world.ring_mut() = Some(ring);
         self.events.check_violations(&self.sim.world);
@@ -152,12 +146,12 @@ impl Runner {
 
     /// Runs on towards virtual time `target` as fast as the engine goes, for at most
     /// `budget_ms` of real time (a long way takes several frames); true once there. Dots
-    /// are sampled away until the stretch just before `target` that the stage shows at
-    /// `speed`, so the stage there looks as if the run had played to it; the event log
-    /// takes in everything on the way.
-    pub fn seek(&mut self, target: Micros, speed: f64, budget_ms: f64, clock: &dyn Fn() -> f64) -> bool {
+    /// are sampled away until the last `tail_us` before `target` (what the stage shows at
+    /// `speed`, or the space-time diagram's window), so the page there looks as if the run
+    /// had played to it; the event log takes in everything on the way.
+    pub fn seek(&mut self, target: Micros, tail_us: Micros, speed: f64, budget_ms: f64, clock: &dyn Fn() -> f64) -> bool {
         let start = clock();
-        let shown_from = target.saturating_sub(Self::visible_us(speed));
+        let shown_from = target.saturating_sub(tail_us);
         loop {
             let quick = self.now() < shown_from;
             let every = self.sample_every;
@@ -189,5 +183,8 @@ impl Runner {
         let now = self.now();
         let min = Self::visible_us(speed);
         self.flights.retain(|f| f.t0 + (f.t1 - f.t0).max(min) > now);
+        while self.recent.front().is_some_and(|a| a.t0 + RECENT_US < now) {
+            self.recent.pop_front();
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! times. Nothing here knows any scene: the arrangement comes from `SceneView`, what a
 //! node shows from its `NodeView`.
 
-use crate::runner::{Dot, Runner};
+use clusterlab_sim::num::{Fixed, Short};
+use crate::runner::{Dot, End, Runner};
 use clusterlab_sim::component::{NodeView, Tone};
 use clusterlab_sim::view::StageView;
 use clusterlab_sim::world::Node;
@@ -191,10 +192,12 @@ fn draw_dots(ctx: &Ctx2d, runner: &Runner, layout: &Layout, speed: f64) {
     for dot in Dot::ALL {
         ctx.set_fill_style_str(dot.colour());
         ctx.begin_path();
-        for f in runner.flights.iter().filter(|f| f.dot == dot) {
+        for f in runner.flights.iter().filter(|f| f.shown() == dot) {
             let shown = (f.t1 - f.t0).max(min);
             let p = (now.saturating_sub(f.t0) as f64 / shown as f64).clamp(0.0, 1.0);
-            let (a, b) = (layout.centres[f.from as usize], layout.centres[f.to as usize]);
+            // A refused call comes back to its sender from the dead node.
+            let (from, to) = if f.end == End::Refused { (f.to, f.from) } else { (f.from, f.to) };
+            let (a, b) = (layout.centres[from as usize], layout.centres[to as usize]);
             let (x, y) = if dot == Dot::Dropped {
                 // A lost message falls from its sender, midway to where it was going.
                 (a.0 + (b.0 - a.0) * 0.4, a.1 + (b.1 - a.1) * 0.4 + p * 18.0)
@@ -228,7 +231,7 @@ fn draw_node(ctx: &Ctx2d, n: &Node, view: &NodeView, (cx, cy): (f64, f64), w: f6
         // Three lines (name, state, note) must fit inside the box: each is squeezed to its width.
         let lines = if view.note.is_empty() { 2.0 } else { 3.0 };
         let size = (h * 0.34).min((h - 10.0) / lines).clamp(9.0, 13.0);
-        ctx.set_font(&format!("{size:.0}px system-ui, sans-serif"));
+        ctx.set_font(&format!("{}px system-ui, sans-serif", Fixed(size, 0)));
         ctx.set_fill_style_str("#e6edf3");
         let queue = if view.workers > 0 { format!("q{}", view.queue) } else { String::new() };
         // Wide boxes put the queue beside the name; narrow ones on the second line.
@@ -238,7 +241,7 @@ fn draw_node(ctx: &Ctx2d, n: &Node, view: &NodeView, (cx, cy): (f64, f64), w: f6
         let word = match (word, view.state) {
             ("up", "") => String::new(),
             ("up", s) => s.to_string(),
-            ("slowed", _) => format!("slowed x{}", n.slow),
+            ("slowed", _) => format!("slowed x{}", Short(n.slow)),
             (w, _) => w.to_string(),
         };
         let status = if wide || queue.is_empty() { word } else { format!("{queue} {word}") };

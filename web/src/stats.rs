@@ -1,5 +1,6 @@
 //! What the panels show of a run, taken from its runner a few times a second.
 
+use clusterlab_sim::num::Fixed;
 use crate::runner::Runner;
 use crate::stage;
 use clusterlab_sim::ledger::Counts;
@@ -58,7 +59,7 @@ impl Stats {
             p99_ms: w.latency().quantile(0.99) / 1e3,
             throughput_rps: r.sim.series.column("throughput_rps").and_then(|c| c.last().copied()).unwrap_or(0.0),
             invariants: w.checker_names().into_iter().map(|n| (n.to_string(), w.violations_of(n))).collect(),
-            violations: violations.iter().take(3).map(|v| format!("{:.3}s [{}] {}", v.at_us as f64 / 1e6, v.invariant, v.detail)).collect(),
+            violations: violations.iter().take(3).map(|v| format!("{}s [{}] {}", Fixed(v.at_us as f64 / 1e6, 3), v.invariant, v.detail)).collect(),
             sample_every: r.sample_every,
             behind: r.behind,
             flights: r.flights.len(),

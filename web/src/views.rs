@@ -4,6 +4,7 @@
 //! story with its goals. Controls carry `data-act` (clicked) or `data-ctl` (changed),
 //! which `page` dispatches on.
 
+use clusterlab_sim::num::{Fixed, Short};
 use crate::dom::{esc, set_value};
 use crate::page::{Stats, Ui, query};
 use clusterlab_sim::knob::{KnobKind, KnobSpec};
@@ -25,8 +26,8 @@ pub fn controls(s: &Scenario) -> String {
     let _ = write!(
         h,
         "<label class=\"speed\">Speed <input type=\"range\" data-ctl=\"speed\" min=\"{}\" max=\"{}\" step=\"0.05\" aria-label=\"Speed of virtual time\"><output></output></label>",
-        SPEED_MIN.log10(),
-        SPEED_MAX.log10()
+        Short(SPEED_MIN.log10()),
+        Short(SPEED_MAX.log10())
     );
     h += "<label>Seed <input type=\"number\" min=\"0\" class=\"seed\" data-ctl=\"seed\"></label>";
     h += "<select aria-label=\"Presets\" data-ctl=\"preset\"><option value=\"\">Presets…</option>";
@@ -70,9 +71,9 @@ pub fn show_playhead(ui: &Ui) {
         let _ = ui.r.scrub.set_attribute("max", &max);
     }
     if ui.seek.is_none() {
-        set_value(&ui.r.scrub, &format!("{:.2}", now as f64 / 1e6));
+        set_value(&ui.r.scrub, &Fixed(now as f64 / 1e6, 2).to_string());
     }
-    let text = format!("{:.2} s", now as f64 / 1e6);
+    let text = format!("{} s", Fixed(now as f64 / 1e6, 2));
     if ui.r.playhead.text_content().as_deref() != Some(&text) {
         ui.r.playhead.set_text_content(Some(&text));
     }
@@ -82,10 +83,31 @@ pub fn show_playhead(ui: &Ui) {
 /// violations found.
 fn marks(ui: &Ui) -> String {
     let extent = extent_us(ui) as f64;
-    let mark = |class: &str, t: u64, what: &str| format!("<button class=\"mark {class}\" style=\"left:{:.2}%\" data-act=\"seek\" data-t=\"{t}\" title=\"{1}\" aria-label=\"Go to {1}\"></button>", t as f64 / extent * 100.0, esc(what));
+    let mark = |class: &str, t: u64, what: &str| format!("<button class=\"mark {class}\" style=\"left:{}%\" data-act=\"seek\" data-t=\"{t}\" title=\"{1}\" aria-label=\"Go to {1}\"></button>", Fixed(t as f64 / extent * 100.0, 2), esc(what));
     let faults = ui.scenario.faults.iter().map(|f| mark("fault", f.at_us, &f.to_string()));
-    let found = ui.found.iter().map(|&t| mark("violation", t, &format!("{:.3}s invariant violated", t as f64 / 1e6)));
+    let found = ui.found.iter().map(|&t| mark("violation", t, &format!("{}s invariant violated", Fixed(t as f64 / 1e6, 3))));
     faults.chain(found).collect()
+}
+
+/// The space-time diagram's panel: closed until asked for, as drawing it costs a little.
+pub const DIAGRAM: &str = "<summary>Space-time diagram</summary><div class=\"diagram-bar\"><label>Window up to the timeline's instant <select data-ctl=\"diagram-window\"><option value=\"10000\">10 ms</option><option value=\"100000\" selected>100 ms</option><option value=\"1000000\">1 s</option><option value=\"10000000\">10 s</option></select></label><button data-act=\"svg\" title=\"This diagram as a picture (SVG)\">SVG</button><span class=\"help\">Click a message to follow its request across the nodes.</span></div><div class=\"diagram\" data-testid=\"diagram\"></div>";
+
+/// The space-time diagram of the window ending at the run's instant, from the messages
+/// the stage sampled, highlighting the chosen request.
+pub fn diagram_svg(ui: &Ui) -> Option<String> {
+    let r = ui.runner.as_ref()?;
+    let now = r.now();
+    let mut from = now.saturating_sub(ui.diagram_window);
+    // Past its bound the runner let the oldest go: the window starts where it kept them.
+    if r.recent.len() == crate::runner::RECENT_KEPT {
+        from = from.max(r.recent.front().map_or(0, |a| a.t0));
+    }
+    let mut d = clusterlab_sim::diagram::Diagram::new(from, now, 400);
+    d.presampled = r.sample_every;
+    d.highlight = ui.highlight;
+    r.recent.iter().for_each(|&a| d.add(a));
+    let names: Vec<&str> = r.sim.world.nodes().iter().map(|n| n.name.as_str()).collect();
+    Some(d.svg(r.sim.scene.info().title, &names))
 }
 
 pub fn legend() -> String {
@@ -113,7 +135,7 @@ fn knob(spec: &KnobSpec) -> String {
             format!("<span class=\"pair\"><input type=\"range\" min=\"{min}\" max=\"{max}\" step=\"1\" {ctl} aria-label=\"{name}\"><input type=\"number\" id=\"{id}\" min=\"{min}\" max=\"{max}\" {ctl}></span>")
         }
         KnobKind::Float { min, max } if *min >= 0.0 && *max <= 1.0 => {
-            format!("<span class=\"pair\"><input type=\"range\" min=\"{min}\" max=\"{max}\" step=\"0.01\" {ctl} aria-label=\"{name}\"><input type=\"number\" id=\"{id}\" min=\"{min}\" max=\"{max}\" step=\"0.01\" {ctl}></span>")
+            format!("<span class=\"pair\"><input type=\"range\" min=\"{min}\" max=\"{max}\" step=\"0.01\" {ctl} aria-label=\"{name}\"><input type=\"number\" id=\"{id}\" min=\"{min}\" max=\"{max}\" step=\"0.01\" {ctl}></span>", min = Short(*min), max = Short(*max))
         }
         KnobKind::Int { .. } | KnobKind::Float { .. } => format!("<input type=\"number\" id=\"{id}\" step=\"any\" {ctl}>"),
         _ => format!("<input type=\"text\" id=\"{id}\" spellcheck=\"false\" {ctl}>"),
@@ -191,8 +213,8 @@ pub fn show_scenario(ui: &Ui) {
             }
         }
     };
-    set("[data-ctl=speed]", &s.speed.log10().to_string());
-    ui.r.speed_out.set_text_content(Some(&if s.speed < 10.0 { format!("{:.2}x", s.speed) } else { format!("{:.0}x", s.speed) }));
+    set("[data-ctl=speed]", &Short(s.speed.log10()).to_string());
+    ui.r.speed_out.set_text_content(Some(&format!("{}x", Fixed(s.speed, if s.speed < 10.0 { 2 } else { 0 }))));
     set("[data-ctl=seed]", &s.seed.to_string());
     for spec in &s.scene.info().knobs {
         set(&format!("[data-ctl=\"knob:{}\"]", spec.name), &s.knob_text(spec.name));
@@ -243,7 +265,7 @@ pub fn render(ui: &Ui) {
         let b = if *compared { ui.stats_b.as_ref().map(|s| goal.check(&s.metrics)) } else { None };
         let (class, text) = match b.unwrap_or_else(|| goal.check(&ui.stats.metrics)) {
             GoalState::Met => ("met", "✓ met".to_string()),
-            GoalState::Missed(m, got) => ("missed", format!("✗ not yet: {m} is {got}")),
+            GoalState::Missed(m, got) => ("missed", format!("✗ not yet: {m} is {}", Short(got))),
             GoalState::Unknown => ("unknown", "waiting for the run's numbers".to_string()),
         };
         span.set_class_name(&format!("goal-state {class}"));
@@ -253,6 +275,11 @@ pub fn render(ui: &Ui) {
     }
     r.shortcuts.set(if ui.shortcuts { crate::keys::dialog() } else { String::new() });
     r.marks.set(marks(ui));
+    if ui.diagram_open {
+        let t = crate::page::now_ms();
+        r.diagram.set(diagram_svg(ui).unwrap_or_default());
+        let _ = r.diagram.el.set_attribute("data-ms", &Fixed(crate::page::now_ms() - t, 1).to_string());
+    }
     show_playhead(ui);
 }
 
@@ -274,19 +301,19 @@ fn stats_lines(st: &Stats) -> String {
         note.push("the engine is at full speed: virtual time runs slower than asked".to_string());
     }
     format!(
-        "<div class=\"stat-line\" data-testid=\"counts\">t = {:.1}s · sent {} · completed {} · rejected {} · failed {} · timed out {} · in flight {}</div>\
-         <div class=\"stat-line\" data-testid=\"latency\">p50 {:.2} ms · p95 {:.2} ms · p99 {:.2} ms · {:.0} req/s</div><div class=\"stat-note\">{}</div>",
-        st.now_s,
+        "<div class=\"stat-line\" data-testid=\"counts\">t = {}s · sent {} · completed {} · rejected {} · failed {} · timed out {} · in flight {}</div>\
+         <div class=\"stat-line\" data-testid=\"latency\">p50 {} ms · p95 {} ms · p99 {} ms · {} req/s</div><div class=\"stat-note\">{}</div>",
+        Fixed(st.now_s, 1),
         c.sent,
         c.completed,
         c.rejected,
         c.failed,
         c.timed_out,
         c.in_flight,
-        st.p50_ms,
-        st.p95_ms,
-        st.p99_ms,
-        st.throughput_rps,
+        Fixed(st.p50_ms, 2),
+        Fixed(st.p95_ms, 2),
+        Fixed(st.p99_ms, 2),
+        Fixed(st.throughput_rps, 0),
         note.join(" · ")
     )
 }
@@ -300,7 +327,7 @@ fn node_detail(ui: &Ui) -> Option<String> {
     let n = ui.stats.nodes.get(ui.hover?)?;
     let mut text = format!("{} ({}) — {}", n.name, n.role, n.condition);
     if n.slow != 1.0 {
-        text += &format!(" x{}", n.slow);
+        text += &format!(" x{}", Short(n.slow));
     }
     if n.workers > 0 {
         text += &format!(" · busy {}/{} · queued {} · completed {}", n.busy, n.workers, n.queue, n.completed);
@@ -321,7 +348,7 @@ fn node_menu(ui: &Ui) -> String {
     // The scene's own actions on a node of this role (remove this shard, ...).
     actions.extend(ui.scenario.scene.info().actions.iter().filter(|a| a.role == Some(node.role)).map(|a| a.name));
     let name = esc(&node.name);
-    let mut h = format!("<div class=\"node-menu\" role=\"dialog\" aria-label=\"Actions on {name}\" style=\"left:{}px;top:{}px\"><strong>{name}</strong>", pos.0, pos.1);
+    let mut h = format!("<div class=\"node-menu\" role=\"dialog\" aria-label=\"Actions on {name}\" style=\"left:{}px;top:{}px\"><strong>{name}</strong>", Fixed(pos.0, 1), Fixed(pos.1, 1));
     if actions.is_empty() {
         h += "<p>The clients are the workload; partition them off with a fault in the URL.</p>";
     }
@@ -348,9 +375,9 @@ fn compare_table(ui: &Ui) -> String {
     let Some((k, v)) = &s.compare else { return String::new() };
     let (ka, kb) = (format!("A: {k} = {}", s.params.get(k).to_text()), format!("B: {k} = {v}"));
     let errors = |s: &Stats| (s.counts.rejected + s.counts.failed + s.counts.timed_out).to_string();
-    let ms = |x: f64| format!("{x:.2} ms");
+    let ms = |x: f64| format!("{} ms", Fixed(x, 2));
     let mut rows = String::new();
-    rows += &row("virtual time", &[&format!("{:.1} s", a.now_s), &format!("{:.1} s", b.now_s)]);
+    rows += &row("virtual time", &[&format!("{} s", Fixed(a.now_s, 1)), &format!("{} s", Fixed(b.now_s, 1))]);
     rows += &row("sent", &[&a.counts.sent.to_string(), &b.counts.sent.to_string()]);
     rows += &row("completed", &[&a.counts.completed.to_string(), &b.counts.completed.to_string()]);
     rows += &row("errors (rejected + failed + timed out)", &[&errors(a), &errors(b)]);
@@ -429,10 +456,10 @@ fn render_log(ui: &Ui) {
         // they are list items, not buttons, so that the page's controls keep names of their own.
         // Each moves the timeline to its instant.
         let node = n.map(|id| format!(" has-node\" data-log-node=\"{id}")).unwrap_or_default();
-        let _ = write!(h, "<li class=\"log-entry log-{k}{node}\" tabindex=\"0\" data-act=\"log\" data-t=\"{t}\"><span class=\"log-t\">{:.2}s</span> {}</li>", *t as f64 / 1e6, esc(text));
+        let _ = write!(h, "<li class=\"log-entry log-{k}{node}\" tabindex=\"0\" data-act=\"log\" data-t=\"{t}\"><span class=\"log-t\">{}s</span> {}</li>", Fixed(*t as f64 / 1e6, 2), esc(text));
     }
     ui.r.log.set(h);
     ui.r.log_note.set(if s.events_dropped > 0 { format!("{} older entries let go", s.events_dropped) } else { String::new() });
     // Announced: the newest entry, once (at most four times a second, with the panels).
-    ui.r.announce.set(s.events.last().map(|(t, _, _, text)| esc(&format!("At {:.1} seconds: {text}", *t as f64 / 1e6))).unwrap_or_default());
+    ui.r.announce.set(s.events.last().map(|(t, _, _, text)| esc(&format!("At {} seconds: {text}", Fixed(*t as f64 / 1e6, 1)))).unwrap_or_default());
 }

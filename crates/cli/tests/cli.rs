@@ -71,7 +71,8 @@ fn the_diagram_of_a_window_has_an_arrow_for_every_message_sent_in_it() {
     let sent = messages_sent(&spec, 1_000_000, 1_020_000);
     assert!(sent > 50 && sent <= 400, "{sent}");
     assert_eq!(svg.matches("class=\"msg\"").count(), sent);
-    assert!(svg.contains("url(#Refused)") && svg.contains("l8,8m0,-8l-8,8"), "a refused and a lost message are drawn");
+    let refused = format!("url(#m{})", clusterlab_sim::diagram::Dot::Refused as u8);
+    assert!(svg.contains(&refused) && svg.contains("l8,8m0,-8l-8,8"), "a refused and a lost message are drawn");
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.trim_end().ends_with("</svg>"));
     assert_eq!(svg.matches('<').count() - svg.matches("</").count() * 2, svg.matches("/>").count(), "every element is closed");
     assert!(err.contains(&format!("{sent} of the {sent} messages sent in the window")), "{err}");

@@ -115,8 +115,8 @@ impl std::fmt::Display for Dist {
             Dist::Const(us) => write!(f, "const:{}", format_duration(us)),
             Dist::Exp { mean_us } => write!(f, "exp:{}", format_duration(mean_us)),
             Dist::Uniform { lo_us, hi_us } => write!(f, "uniform:{}..{}", format_duration(lo_us), format_duration(hi_us)),
-            Dist::LogNormal { median_us, sigma } => write!(f, "lognormal:{},{sigma}", format_duration(median_us)),
-            Dist::Pareto { scale_us, shape } => write!(f, "pareto:{},{shape}", format_duration(scale_us)),
+            Dist::LogNormal { median_us, sigma } => write!(f, "lognormal:{},{}", format_duration(median_us), crate::num::Short(sigma)),
+            Dist::Pareto { scale_us, shape } => write!(f, "pareto:{},{}", format_duration(scale_us), crate::num::Short(shape)),
         }
     }
 }

@@ -109,7 +109,7 @@ impl std::fmt::Display for Fault {
             Fault::Kill(n) => write!(f, "kill {n}"),
             Fault::Revive(n) => write!(f, "revive {n}"),
             Fault::Hang(n) => write!(f, "hang {n}"),
-            Fault::Slow(n, x) => write!(f, "slow {n} x{x}"),
+            Fault::Slow(n, x) => write!(f, "slow {n} x{}", crate::num::Short(*x)),
             Fault::Partition(groups) => {
                 let text: Vec<String> = groups.iter().map(|g| g.join(",")).collect();
                 write!(f, "partition {}", text.join("|"))

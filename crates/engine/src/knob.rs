@@ -4,6 +4,7 @@
 
 use crate::dist::Dist;
 use crate::error::{Error, Result};
+use crate::num::Short;
 use crate::time::{Micros, format_duration, parse_duration};
 use serde_json::Value as Json;
 
@@ -47,14 +48,14 @@ impl KnobSpec {
     pub fn allowed(&self) -> String {
         match &self.kind {
             KnobKind::Int { min, max } => format!("a whole number from {min} to {max}"),
-            KnobKind::Float { min, max } => format!("a number from {min} to {max}"),
+            KnobKind::Float { min, max } => format!("a number from {} to {}", Short(*min), Short(*max)),
             KnobKind::Choice(c) => format!("one of {}", c.join(", ")),
             KnobKind::Bool => "on or off".into(),
             KnobKind::Duration { min_us, max_us } => {
                 format!("a duration from {} to {}", format_duration(*min_us), format_duration(*max_us))
             }
             KnobKind::Dist => "a distribution such as const:10ms, exp:10ms, uniform:5ms..15ms, lognormal:10ms,0.5".into(),
-            KnobKind::Floats { min, max, max_len } => format!("up to {max_len} comma-separated numbers from {min} to {max}"),
+            KnobKind::Floats { min, max, max_len } => format!("up to {max_len} comma-separated numbers from {} to {}", Short(*min), Short(*max)),
         }
     }
 
@@ -111,12 +112,12 @@ impl Value {
     pub fn to_text(&self) -> String {
         match self {
             Value::Int(v) => v.to_string(),
-            Value::Float(v) => v.to_string(),
+            Value::Float(v) => Short(*v).to_string(),
             Value::Choice(c) => c.to_string(),
             Value::Bool(b) => if *b { "on" } else { "off" }.into(),
             Value::Duration(us) => format_duration(*us),
             Value::Dist(d) => d.to_string(),
-            Value::Floats(vs) => vs.iter().map(f64::to_string).collect::<Vec<_>>().join(","),
+            Value::Floats(vs) => vs.iter().map(|v| Short(*v).to_string()).collect::<Vec<_>>().join(","),
         }
     }
 

@@ -5,6 +5,10 @@
 //! same `f64` as std: it is correctly rounded for up to 19 significant digits with a
 //! decimal exponent from -28 to 19 (`0.000001`, `2.5e6`, `0.30000000000000004`). Beyond
 //! that (more digits, or extreme exponents) it is within a few units in the last place.
+//!
+//! Writing them, likewise, without std's `f64` formatting (`{:.2}`, `{}`, 12 KB of the
+//! page): `Fixed` writes a number with so many decimals, `Short` the shortest text that
+//! reads back as the same number (serde_json's writer, `zmij`, which the page has anyway).
 
 /// `10^k` for `k` in `0..=22`: each exactly representable in an `f64`.
 const POW10: [f64; 23] = [
@@ -142,6 +146,68 @@ fn scale2(v: f64, k: i32) -> f64 {
     v * f64::from_bits(((1023 + k) as u64) << 52)
 }
 
+/// `x` with `.0` decimals, rounded to nearest (`{:.N}` for the numbers we show); pads to a
+/// width and aligns like any text (`{:>9}`). Beyond 1.8e19 after scaling, the shortest text.
+#[derive(Clone, Copy, Debug)]
+pub struct Fixed(pub f64, pub u8);
+
+impl core::fmt::Display for Fixed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let Fixed(x, decimals) = *self;
+        let scale = 10u64.pow(u32::from(decimals.min(18)));
+        let scaled = round_scaled(x.abs(), scale as f64);
+        if !(scaled < 1.8e19) {
+            return f.pad(&Short(x).to_string());
+        }
+        let m = scaled as u64;
+        let mut s = String::new();
+        if x < 0.0 && m != 0 {
+            s.push('-');
+        }
+        s += &(m / scale).to_string();
+        if decimals > 0 {
+            let frac = (m % scale).to_string();
+            s.push('.');
+            s.extend(core::iter::repeat_n('0', usize::from(decimals) - frac.len()));
+            s += &frac;
+        }
+        f.pad(&s)
+    }
+}
+
+/// `x * scale` rounded to the nearest whole number as if computed exactly, ties to even
+/// (std's rounding of the decimal digits): where the rounded product lands on a half, the
+/// product's rounding error (Dekker's exact product, no fused multiply-add in wasm) says
+/// which side the exact value is on.
+fn round_scaled(x: f64, scale: f64) -> f64 {
+    let p = x * scale;
+    let below = p.floor();
+    if p - below != 0.5 {
+        return p.round();
+    }
+    let split = |v: f64| {
+        let c = 134_217_729.0 * v;
+        let hi = c - (c - v);
+        (hi, v - hi)
+    };
+    let ((xh, xl), (sh, sl)) = (split(x), split(scale));
+    let error = ((xh * sh - p) + xh * sl + xl * sh) + xl * sl;
+    if error > 0.0 || (error == 0.0 && below % 2.0 != 0.0) { below + 1.0 } else { below }
+}
+
+/// The shortest text that reads back as `x`: `0.1`, `200`, `2.5e-7`, `NaN`, `inf` (std's `{}`
+/// writes the same digits, with no exponent).
+#[derive(Clone, Copy, Debug)]
+pub struct Short(pub f64);
+
+impl core::fmt::Display for Short {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut buffer = zmij::Buffer::new();
+        let text = buffer.format(self.0);
+        f.pad(text.strip_suffix(".0").unwrap_or(text))
+    }
+}
+
 /// `cos(2πx)` for `x` in turns (the shape of a diurnal day, Box-Muller's angle). The
 /// quarter turn nearest `x` is taken off exactly, which leaves an angle of at most an
 /// eighth of a turn for a Taylor series in Horner form: within a few units in the last
@@ -169,6 +235,37 @@ pub fn cos_turns(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::{Fixed, Short, parse_f64};
+
+    #[test]
+    fn fixed_writes_what_std_writes_for_numbers_we_show() {
+        let mut cases = vec![0.0, 1.0, -1.5, 0.004, 0.005, 0.015, 2.675, 1.005, 12.345, 99.99, 99.996, 1e6 + 0.25, 123456789.123, -0.5, 3.0e-9, 0.125, 2.5, 0.5, 0.25, 3.5, 0.75, 0.375];
+        // And many near ties: k/2000 for k up to 20,000 (0.0005, 0.0015, ...).
+        cases.extend((0..20_000).map(|k| f64::from(k) / 2000.0));
+        for x in cases {
+            for d in 0..=4u8 {
+                let std = format!("{x:.*}", usize::from(d));
+                // Std keeps the sign of a negative number rounded to zero; we do not.
+                let std = if std.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { std.trim_start_matches('-').to_string() } else { std };
+                assert_eq!(Fixed(x, d).to_string(), std, "{x} with {d} decimals");
+            }
+        }
+        assert_eq!(format!("{:>8}|{:<6}|", Fixed(3.14159, 2), Fixed(-2.0, 1)), "    3.14|-2.0  |");
+        assert_eq!((Fixed(f64::NAN, 2).to_string(), Fixed(f64::INFINITY, 1).to_string()), ("NaN".to_string(), "inf".to_string()));
+    }
+
+    #[test]
+    fn short_reads_back_as_the_same_number() {
+        for x in [0.0, 1.0, 200.0, 0.1, 0.3 + 0.6, 2.5e-7, 1e21, 123.456, -4.0, 0.8, 1.5, 1000.0] {
+            let text = Short(x).to_string();
+            assert_eq!(parse_f64(&text), Some(x), "{text}");
+            if (1e-4..1e15).contains(&x.abs()) {
+                assert_eq!(text, x.to_string(), "the digits std writes, where it writes no exponent");
+            }
+        }
+        assert_eq!(format!("{:>5}", Short(2.0)), "    2");
+    }
+
     #[test]
     fn cos_turns_is_libms_cos_within_a_few_ulps() {
         let mut worst = 0.0f64;

@@ -93,11 +93,11 @@ impl Series {
         out.push('\n');
         let dt = self.interval_us as f64 / 1e6;
         for i in 0..self.len() {
-            out.push_str(&format!("{}", (i as f64 + 1.0) * dt));
+            out.push_str(&crate::num::Short((i as f64 + 1.0) * dt).to_string());
             for c in &self.columns {
                 out.push(',');
                 if c[i].is_finite() {
-                    out.push_str(&format!("{}", c[i]));
+                    out.push_str(&crate::num::Short(c[i]).to_string());
                 }
             }
             out.push('\n');

@@ -7,9 +7,11 @@
 //! Past `max` messages in the window, it keeps the messages of one request in `every`
 //! (the page's sampling of its dots, `trace::sampled`), the smallest `every` that fits,
 //! and says so. Messages of no request (heartbeats, a connection's frames) are sampled by
-//! their key instead: a connection's messages are kept or left out together. Written as SVG (`Diagram::svg`) for a blog post or a bug report.
+//! their key instead: a connection's messages are kept or left out together. Written as SVG (`Diagram::svg`) for a blog post or a bug report,
+//! and drawn by the page, where a click on a message highlights its request's whole path.
 
 use crate::msg::Kind;
+use crate::num::{Fixed, Short};
 use crate::time::{Micros, format_duration};
 use crate::trace::{Record, sampled};
 use std::fmt::Write as _;
@@ -94,6 +96,15 @@ pub struct Arrow {
 }
 
 impl Arrow {
+    /// What it is drawn as: refused and lost messages in their own colours, the rest by kind.
+    pub fn shown(&self) -> Dot {
+        match self.end {
+            End::Arrived => self.dot,
+            End::Lost => Dot::Dropped,
+            End::Refused => Dot::Refused,
+        }
+    }
+
     /// The message a trace record stands for, if it is one.
     pub fn of(r: &Record) -> Option<Arrow> {
         let (t0, t1, from, to, msg, end) = match *r {
@@ -114,16 +125,27 @@ pub struct Diagram {
     /// Every message sent in the window, in the order sent.
     pub all: Vec<Arrow>,
     max: usize,
+    /// The messages given were already one request in this many (the page's stage sample).
+    pub presampled: u32,
+    /// The request (or connection) whose messages stand out, the rest faded.
+    pub highlight: Option<u64>,
 }
 
 impl Diagram {
     pub fn new(from: Micros, to: Micros, max: usize) -> Diagram {
-        Diagram { from, to, all: Vec::new(), max: max.max(1) }
+        Diagram { from, to, all: Vec::new(), max: max.max(1), presampled: 1, highlight: None }
     }
 
     /// Takes in a trace record; those outside the window are passed over.
     pub fn record(&mut self, r: &Record) {
-        if let Some(a) = Arrow::of(r).filter(|a| (self.from..self.to).contains(&a.t0)) {
+        if let Some(a) = Arrow::of(r) {
+            self.add(a);
+        }
+    }
+
+    /// Takes in a message; those sent outside the window are passed over.
+    pub fn add(&mut self, a: Arrow) {
+        if (self.from..self.to).contains(&a.t0) {
             self.all.push(a);
         }
     }
@@ -142,53 +164,62 @@ impl Diagram {
 
     /// The diagram as a standalone SVG document; `nodes` names the lines, by node id.
     pub fn svg(&self, title: &str, nodes: &[&str]) -> String {
-        const TOP: f64 = 70.0;
-        const LEFT: f64 = 90.0;
-        const GAP: f64 = 120.0;
-        const HEIGHT: f64 = 640.0;
+        const TOP: u32 = 70;
+        const HEIGHT: u32 = 640;
         let (arrows, every) = self.shown();
-        let width = LEFT + GAP * nodes.len() as f64 + 20.0;
+        // Node `n`'s line is at x = 150 + 120 n; times run down from TOP, a tenth of a pixel apart.
+        let x = |n: u32| 150 + 120 * n;
         let span = self.to.saturating_sub(self.from).max(1) as f64;
-        let x = |n: u32| LEFT + GAP * (f64::from(n) + 0.5);
-        let y = |t: Micros| TOP + (t.clamp(self.from, self.to) - self.from) as f64 / span * HEIGHT;
+        let y = |t: Micros| f64::from(TOP) + (t.clamp(self.from, self.to) - self.from) as f64 / span * f64::from(HEIGHT);
+        let at = |v: f64| Fixed(v, 1);
         let mut s = String::new();
         let _ = write!(
             s,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
              <rect width=\"100%\" height=\"100%\" fill=\"#0d1117\"/>\n<defs>",
-            w = width,
-            h = TOP + HEIGHT + 30.0
+            w = x(nodes.len() as u32) - 40,
+            h = TOP + HEIGHT + 30
         );
         for d in Dot::ALL {
-            let _ = write!(s, "<marker id=\"{d:?}\" viewBox=\"0 0 8 8\" refX=\"8\" refY=\"4\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0L8,4L0,8z\" fill=\"{}\"/></marker>", d.colour());
+            let _ = write!(s, "<marker id=\"m{}\" viewBox=\"0 0 8 8\" refX=\"8\" refY=\"4\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0L8,4L0,8z\" fill=\"{}\"/></marker>", d as u8, d.colour());
         }
-        s.push_str("</defs>\n");
-        let sampled_note = if every > 1 { format!("; one request in {every} shown ({} of {} messages)", arrows.len(), self.all.len()) } else { format!("; {} messages", arrows.len()) };
+        // Each message is a group: what is drawn, and a wide clear stroke along it to click.
+        s.push_str("</defs>\n<style>.hit{stroke:transparent;stroke-width:9;fill:none}");
+        if self.highlight.is_some() {
+            s.push_str(".msg{opacity:.2}.msg.hl{opacity:1;stroke-width:2.5}");
+        }
+        s.push_str("</style>\n");
+        let every = every * self.presampled.max(1);
+        let sampled_note = match (every, self.presampled > 1) {
+            (1, _) => format!("; {} messages", arrows.len()),
+            (_, false) => format!("; one request in {every} shown ({} of {} messages)", arrows.len(), self.all.len()),
+            (_, true) => format!("; one request in {every} shown ({} messages)", arrows.len()),
+        };
         let _ = writeln!(s, "<text x=\"10\" y=\"20\" fill=\"#e6edf3\" font-size=\"14\">{}: {} to {}{}</text>", escape(title), format_duration(self.from), format_duration(self.to), sampled_note);
         for (i, name) in nodes.iter().enumerate() {
             let xi = x(i as u32);
-            let _ = writeln!(s, "<text x=\"{xi}\" y=\"{}\" fill=\"#e6edf3\" text-anchor=\"middle\">{}</text><line x1=\"{xi}\" y1=\"{TOP}\" x2=\"{xi}\" y2=\"{}\" stroke=\"#30363d\"/>", TOP - 12.0, escape(name), TOP + HEIGHT);
+            let _ = writeln!(s, "<text x=\"{xi}\" y=\"{}\" fill=\"#e6edf3\" text-anchor=\"middle\">{}</text><line x1=\"{xi}\" y1=\"{TOP}\" x2=\"{xi}\" y2=\"{}\" stroke=\"#30363d\"/>", TOP - 12, escape(name), TOP + HEIGHT);
         }
         // Ticks: time since the window's start, in milliseconds.
         for k in 0..=4 {
             let since = (span as Micros) * k / 4;
-            let label = format!("{:.3}", since as f64 / 1e3);
-            let label = label.trim_end_matches('0').trim_end_matches('.');
-            let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" fill=\"#8b98a5\" text-anchor=\"end\">+{label} ms</text>", LEFT - 8.0, y(self.from + since) + 4.0);
+            let _ = writeln!(s, "<text x=\"82\" y=\"{}\" fill=\"#8b98a5\" text-anchor=\"end\">+{} ms</text>", at(y(self.from + since) + 4.0), Short(since as f64 / 1e3));
         }
         for a in &arrows {
-            let (x0, y0, x1, y1) = (x(a.from), y(a.t0), x(a.to), y(a.t1));
-            let c = a.dot.colour();
-            let _ = match a.end {
-                End::Arrived => writeln!(s, "<line class=\"msg\" x1=\"{x0}\" y1=\"{y0}\" x2=\"{x1}\" y2=\"{y1}\" stroke=\"{c}\" marker-end=\"url(#{:?})\"/>", a.dot),
+            let (x0, y0, x1, y1) = (x(a.from), at(y(a.t0)), x(a.to), at(y(a.t1)));
+            let d = match a.end {
+                End::Arrived => format!("M{x0},{y0}L{x1},{y1}"),
                 // Lost on the way: halfway across, a cross.
                 End::Lost => {
-                    let xm = (x0 + x1) / 2.0;
-                    writeln!(s, "<path class=\"msg\" d=\"M{x0},{y0}L{xm},{y0}M{},{}l8,8m0,-8l-8,8\" stroke=\"{c}\" fill=\"none\"/>", xm - 4.0, y0 - 4.0)
+                    let xm = (x0 + x1) / 2;
+                    format!("M{x0},{y0}L{xm},{y0}M{},{}l8,8m0,-8l-8,8", xm - 4, at(y(a.t0) - 4.0))
                 }
                 // Refused: to the dead node's line and back to the sender, told at t1.
-                End::Refused => writeln!(s, "<path class=\"msg\" d=\"M{x0},{y0}L{x1},{y0}L{x0},{y1}\" stroke=\"{}\" fill=\"none\" marker-end=\"url(#Refused)\"/>", Dot::Refused.colour()),
+                End::Refused => format!("M{x0},{y0}L{x1},{y0}L{x0},{y1}"),
             };
+            let hl = if self.highlight == Some(a.thread) { " hl" } else { "" };
+            let marker = if a.end == End::Lost { String::new() } else { format!(" marker-end=\"url(#m{})\"", a.shown() as u8) };
+            let _ = writeln!(s, "<g class=\"msg{hl}\" data-req=\"{}\"><path d=\"{d}\" stroke=\"{}\" fill=\"none\"{marker}/><path class=\"hit\" d=\"{d}\"/></g>", a.thread, a.shown().colour());
         }
         s.push_str("</svg>\n");
         s
@@ -227,9 +258,12 @@ mod tests {
         assert_eq!((d.all[2].end, d.all[3].end), (End::Lost, End::Refused));
         assert_eq!((d.all[3].from, d.all[3].to), (0, 2), "a refused message goes from its sender to the dead node");
         let svg = d.svg("a <test>", &["client", "server", "db"]);
-        assert_eq!(svg.matches("class=\"msg\"").count(), 4);
+        assert_eq!(svg.matches("class=\"msg").count(), 4);
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains("a &lt;test&gt;: 1ms to 5ms; 4 messages"), "{svg}");
+        // Request 2's path stands out: its call and its answer.
+        d.highlight = Some(2);
+        assert_eq!(d.svg("t", &["client", "server", "db"]).matches("class=\"msg hl\" data-req=\"2\"").count(), 2);
     }
 
     #[test]
@@ -244,6 +278,8 @@ mod tests {
         // Whole requests: each kept request keeps both its messages.
         assert_eq!(shown.len() % 2, 0);
         assert!(d.svg("t", &["a", "b"]).contains(&format!("one request in {every} shown ({} of 800 messages)", shown.len())));
+        d.presampled = 4;
+        assert!(d.svg("t", &["a", "b"]).contains(&format!("one request in {} shown ({} messages)", every * 4, shown.len())));
         // Messages of no request (a thousand connections closed at once) are sampled by key.
         let mut d = Diagram::new(0, 1_000, 50);
         for conn in 1..=1000u64 {

@@ -49,7 +49,7 @@ pub struct LogEntry {
 impl LogEntry {
     /// One line: virtual time, kind, words.
     pub fn line(&self) -> String {
-        format!("{:>9.3}s  {:<9}  {}", self.t_us as f64 / 1e6, self.kind.name(), self.text)
+        format!("{:>9}s  {:<9}  {}", crate::num::Fixed(self.t_us as f64 / 1e6, 3), self.kind.name(), self.text)
     }
 }
 

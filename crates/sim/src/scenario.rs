@@ -7,6 +7,7 @@
 use crate::fault::ScheduledFault;
 use crate::knob::Params;
 use crate::scene::{SCENES, Scene, check_entry, find};
+use crate::num::Short;
 use crate::time::{Micros, US_PER_MS, US_PER_S, format_duration, parse_duration};
 
 pub const SPEED_MIN: f64 = 0.1;
@@ -93,7 +94,7 @@ impl Scenario {
                 },
                 "speed" => match crate::num::parse_f64(v) {
                     Some(x) if (SPEED_MIN..=SPEED_MAX).contains(&x) => s.speed = x,
-                    _ => notices.push(format!("speed: '{v}' is not a number from {SPEED_MIN} to {SPEED_MAX}; using {DEFAULT_SPEED}")),
+                    _ => notices.push(format!("speed: '{v}' is not a number from {} to {}; using {}", Short(SPEED_MIN), Short(SPEED_MAX), Short(DEFAULT_SPEED))),
                 },
                 "vs" => compare_text = Some(v.clone()),
                 "t" => match parse_duration(v) {
@@ -155,7 +156,7 @@ impl Scenario {
             out.push(("seed".into(), self.seed.to_string()));
         }
         if self.speed != DEFAULT_SPEED {
-            out.push(("speed".into(), self.speed.to_string()));
+            out.push(("speed".into(), Short(self.speed).to_string()));
         }
         for f in &self.faults {
             out.push(("fault".into(), f.to_string()));

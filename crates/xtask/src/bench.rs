@@ -146,6 +146,14 @@ pub fn run() -> Result<(), String> {
     for m in page["seek"].as_array().cloned().unwrap_or_default() {
         writeln!(md, "| {} | {} | {} | {} |", m["scene"].as_str().unwrap_or(""), m["on_ms"], m["back_ms"], m["back_max_ms"]).ok();
     }
+    writeln!(
+        md,
+        "\n## The space-time diagram\n\nSame command: the diagram open on each scene's busiest preset with a 1 s window, redrawn four times a second as the run plays; the longest redraw over 3 s (building the SVG and putting it in the page). Budget: within a frame (16.7 ms).\n\n| scene | longest redraw ms | messages drawn |\n|---|---:|---:|"
+    )
+    .ok();
+    for m in page["diagram"].as_array().cloned().unwrap_or_default() {
+        writeln!(md, "| {} | {} | {} |", m["scene"].as_str().unwrap_or(""), m["redraw_max_ms"], m["messages"]).ok();
+    }
     writeln!(md, "\n{}", crate::peer::section()?).ok();
     writeln!(md, "\n{}", crate::bytes::per_scene()?).ok();
     std::fs::write(root().join("BENCHMARKS.md"), &md).map_err(|e| format!("writing BENCHMARKS.md: {e}"))?;

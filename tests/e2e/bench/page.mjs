@@ -1,5 +1,6 @@
 // Page benchmarks in headless Chromium against dist/: stage frame time with about 10,000
-// requests in flight, time to interactive, "Run 1M" and jumps on the timeline on every scene. Prints JSON; asserts nothing (cargo xtask
+// requests in flight, time to interactive, "Run 1M", jumps on the timeline and the space-time
+// diagram's redraw on every scene. Prints JSON; asserts nothing (cargo xtask
 // bench writes the figures to BENCHMARKS.md).
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
@@ -129,6 +130,22 @@ try {
     }
     back.sort((x, y) => x - y);
     result.seek.push({ scene, on_ms: on, back_ms: back[1], back_max_ms: back[2] });
+  }
+  // The space-time diagram, open on each scene's busiest preset with a 1 s window (sampled
+  // to 400 messages), redrawn four times a second as the run plays: the longest redraw
+  // (building the SVG and putting it in the page) over 3 s.
+  result.diagram = [];
+  for (const [scene, preset] of BUSIEST) {
+    await page.goto(`${base}?p=${scene}&preset=${preset}`);
+    await page.getByText('Space-time diagram').click();
+    await page.getByRole('combobox', { name: /Window/ }).selectOption('1000000');
+    const diagram = page.getByTestId('diagram');
+    let worst = 0;
+    for (let i = 0; i < 12; i++) {
+      await page.waitForTimeout(250);
+      worst = Math.max(worst, Number(await diagram.getAttribute('data-ms')));
+    }
+    result.diagram.push({ scene, redraw_max_ms: worst, messages: (await diagram.locator('g.msg').count()) });
   }
   console.log(JSON.stringify(result));
   await browser.close();

@@ -385,7 +385,7 @@ struct AlertsFire {
 
 impl AlertsFire {
     fn missed(at: Micros, violations: &mut Vec<String>) {
-        violations.push(format!("the rule's condition held for alert_for at the scrape of {:.3}s, and no alert fired", at as f64 / 1e6));
+        violations.push(format!("the rule's condition held for alert_for at the scrape of {}s, and no alert fired", crate::num::Fixed(at as f64 / 1e6, 3)));
     }
 }
 

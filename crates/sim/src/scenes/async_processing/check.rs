@@ -44,7 +44,7 @@ impl NoneVanish {
             while due.front().is_some_and(|d| d.0 <= now) {
                 let (at, id, then, what) = due.pop_front().expect("checked");
                 if self.seen.get(id).is_some_and(|s| s.progress == then && !s.finished) {
-                    violations.push(format!("job {id} vanished: {what}, and nothing since by {:.3}s", at as f64 / 1e6));
+                    violations.push(format!("job {id} vanished: {what}, and nothing since by {}s", crate::num::Fixed(at as f64 / 1e6, 3)));
                 }
             }
         }

@@ -331,7 +331,7 @@ impl Component for Cache {
     fn view(&self) -> NodeView {
         let fill = self.store.len() as f64 / self.store.capacity as f64;
         let lookups = self.hits + self.misses;
-        let note = if lookups > 0 { format!("hits {:.0}%", 100.0 * self.hits as f64 / lookups as f64) } else { String::new() };
+        let note = if lookups > 0 { format!("hits {}%", crate::num::Fixed(100.0 * self.hits as f64 / lookups as f64, 0)) } else { String::new() };
         NodeView { fill: Some(fill), note, state: if self.store.is_empty() { "cold" } else { "" }, tone: Tone::Warn, ..NodeView::default() }
     }
 

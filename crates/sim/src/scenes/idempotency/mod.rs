@@ -387,7 +387,7 @@ impl Checker for ChargedOnce {
             self.seen.remove(&id);
         }
         if let Some(first) = self.seen.get(&msg.key) {
-            violations.push(format!("payment {} charged again, first charged at {:.3}s", msg.key, *first as f64 / 1e6));
+            violations.push(format!("payment {} charged again, first charged at {}s", msg.key, crate::num::Fixed(*first as f64 / 1e6, 3)));
         } else {
             self.seen.insert(msg.key, t0);
             self.order.push_back((t0, msg.key));
@@ -418,9 +418,9 @@ impl Scene for Idempotency {
         let span = retry_span(p);
         if p.flag("idempotency_keys") && p.duration("key_ttl") < span {
             return Err(Error::new(format!(
-                "key_ttl={} is shorter than the checkout's retries can last ({:.1} s with retries={}, backoff={}, attempt_timeout={}): a late retry would be charged again",
+                "key_ttl={} is shorter than the checkout's retries can last ({} s with retries={}, backoff={}, attempt_timeout={}): a late retry would be charged again",
                 p.get("key_ttl").to_text(),
-                span as f64 / 1e6,
+                crate::num::Fixed(span as f64 / 1e6, 1),
                 p.int("retries"),
                 p.get("backoff").to_text(),
                 p.get("attempt_timeout").to_text()

@@ -353,7 +353,7 @@ impl ShardProbe {
         for (i, node) in self.shards.iter().enumerate() {
             let s = i as u32 + 1;
             let note = match map.shards().iter().position(|x| *x == s) {
-                Some(j) => format!("{:.1$}% keys", self.shares[j] * 100.0, usize::from(self.shares[j] < 0.1)),
+                Some(j) => format!("{}% keys", crate::num::Fixed(self.shares[j] * 100.0, u8::from(self.shares[j] < 0.1))),
                 None => "removed".to_string(),
             };
             w.with_component::<Server>(*node, |srv, _| srv.note = note);
