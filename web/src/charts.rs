@@ -2,6 +2,7 @@
 //! measurement, axes with round ticks, and the legend under the plot so that it never
 //! covers a line.
 
+use crate::theme;
 use clusterlab_sim::num::Fixed;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d as Ctx2d, HtmlCanvasElement};
@@ -52,7 +53,7 @@ pub fn draw(canvas: HtmlCanvasElement, title: &str, unit: &str, lines: &[Line], 
         .ok_or_else(|| format!("chart '{title}': no 2D context"))?;
     let (w, h) = (f64::from(canvas.width()) / scale, f64::from(canvas.height()) / scale);
     let _ = ctx.set_transform(scale, 0.0, 0.0, scale, 0.0, 0.0);
-    ctx.set_fill_style_str(BG);
+    theme::fill(&ctx, BG);
     ctx.fill_rect(0.0, 0.0, w, h);
     ctx.set_font(FONT);
 
@@ -82,7 +83,7 @@ pub fn draw(canvas: HtmlCanvasElement, title: &str, unit: &str, lines: &[Line], 
     let px = |t: f64| left + (t - x_min) / (x_max - x_min) * (right - left);
     let py = |v: f64| bottom - v / y_max * (bottom - top);
 
-    ctx.set_fill_style_str(WHITE);
+    theme::fill(&ctx, WHITE);
     ctx.set_font("12px system-ui, sans-serif");
     ctx.set_text_align("center");
     let _ = ctx.fill_text(title, w / 2.0, 13.0);
@@ -93,9 +94,9 @@ pub fn draw(canvas: HtmlCanvasElement, title: &str, unit: &str, lines: &[Line], 
     let show_unit = unit_w + 8.0 < (w - title_w) / 2.0;
 
     // Grid and ticks.
-    ctx.set_stroke_style_str(GRID);
+    theme::stroke(&ctx, GRID);
     ctx.set_line_width(1.0);
-    ctx.set_fill_style_str(INK);
+    theme::fill(&ctx, INK);
     ctx.set_text_align("right");
     let mut v = 0.0;
     while v <= y_max * 1.0001 {
@@ -153,7 +154,7 @@ pub fn draw(canvas: HtmlCanvasElement, title: &str, unit: &str, lines: &[Line], 
         ctx.move_to(x, y - 3.0);
         ctx.line_to(x + SAMPLE_W, y - 3.0);
         ctx.stroke();
-        ctx.set_fill_style_str(INK);
+        theme::fill(&ctx, INK);
         let _ = ctx.fill_text(&l.label, x + SAMPLE_W + 4.0, y);
     }
     let _ = ctx.set_line_dash(&solid);
@@ -168,7 +169,7 @@ fn dash_pattern() -> js_sys::Array {
 }
 
 fn stroke_style(ctx: &Ctx2d, l: &Line, dash: &js_sys::Array, solid: &js_sys::Array) {
-    ctx.set_stroke_style_str(l.colour);
+    theme::stroke(&ctx, l.colour);
     ctx.set_line_width(if l.dashed { 1.2 } else { 1.6 });
     let _ = ctx.set_line_dash(if l.dashed { dash } else { solid });
 }

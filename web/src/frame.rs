@@ -167,6 +167,7 @@ fn frame(ui: &mut Ui, dt_ms: f64, t: f64) {
         }
     }
     if stats_due(t, if landed { -1.0 } else { 250.0 }) {
+        crate::theme::detect();
         ui.stats = Stats::of(&r);
         ui.stats_b = b.as_ref().map(Stats::of);
         draw_charts(&r, b.as_ref(), &ui.charts);

@@ -16,6 +16,7 @@ pub mod runner;
 mod shell;
 pub mod stage;
 mod stats;
+pub mod theme;
 mod views;
 
 pub use page::mount_page;

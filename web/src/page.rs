@@ -47,6 +47,7 @@ pub struct Regions {
     pub playhead: Element,
     pub marks: Region,
     pub diagram: Region,
+    pub legend: Region,
 }
 
 /// The page's state: the scenario, the runs that play it, and what the panels show.
@@ -371,6 +372,7 @@ fn write_url(s: &Scenario) {
 
 /// Builds the page of `initial` inside `parent` and starts playing it.
 pub fn mount_page(parent: &Element, initial: Scenario, notices: Vec<String>) {
+    crate::theme::detect();
     let info = initial.scene.info();
     let embed = initial.embed;
     let root = el("div", &[("class", if embed { "page embedded" } else { "page" })]);
@@ -408,7 +410,8 @@ pub fn mount_page(parent: &Element, initial: Scenario, notices: Vec<String>) {
     let (scrub, playhead, marks) = (tq("input"), tq("output"), Region::inside(tq(".marks")));
     let compare = Region::new(&main);
     let side = Region::new(&main);
-    append(&main, &el_html("ul", &[("class", "legend"), ("aria-label", "Legend")], &views::legend()));
+    let legend = Region::inside(el("ul", &[("class", "legend"), ("aria-label", "Legend")]));
+    append(&main, &legend.el);
     let stats = el("div", &[("class", "stats"), ("aria-live", "off")]);
     append(&main, &stats);
     let strip = Region::inside(el("div", &[("class", "node-strip"), ("role", "group"), ("aria-label", "Nodes: choose one to kill, revive, slow or hang it")]));
@@ -502,6 +505,7 @@ pub fn mount_page(parent: &Element, initial: Scenario, notices: Vec<String>) {
         playhead,
         marks,
         diagram,
+        legend,
     };
     let knobs_count = info.knobs.len();
     let ui = Ui {

@@ -37,6 +37,7 @@ pub fn mount_app() {
         if chosen {
             embed_snippet(&header);
         }
+        theme_toggle(&header);
         append(&body, &header);
     }
     let layout = el("div", &[("class", if embed { "layout embedded" } else { "layout" })]);
@@ -55,6 +56,36 @@ pub fn mount_app() {
              The same seed always replays the same run, and the address bar always holds everything you set.</p></div>",
         );
     }
+}
+
+/// Whether a media query holds (`(prefers-color-scheme: light)`).
+pub fn media(query: &str) -> bool {
+    web_sys::window().and_then(|w| w.match_media(query).ok().flatten()).is_some_and(|m| m.matches())
+}
+
+/// The light or dark theme: the system's, unless the reader picked one here (kept on this
+/// device). An embed always follows the system.
+fn theme_toggle(header: &Element) {
+    const KEY: &str = "clusterlab-theme";
+    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    let Some(root) = document().document_element() else { return };
+    if let Some(t) = storage.as_ref().and_then(|s| s.get_item(KEY).ok().flatten()).filter(|t| t == "light" || t == "dark") {
+        let _ = root.set_attribute("data-theme", &t);
+    }
+    let light = move |root: &Element| root.get_attribute("data-theme").map_or_else(|| media("(prefers-color-scheme: light)"), |t| t == "light");
+    let label = |light: bool| if light { "Dark theme" } else { "Light theme" };
+    let button = el_html("button", &[("class", "ghost theme-toggle"), ("title", "Switch between the light and dark themes")], label(light(&root)));
+    append(header, &button);
+    let b = button.clone();
+    listen(&button, "click", move |_| {
+        let next = if light(&root) { "dark" } else { "light" };
+        let _ = root.set_attribute("data-theme", next);
+        if let Some(s) = &storage {
+            let _ = s.set_item(KEY, next);
+        }
+        b.set_text_content(Some(label(next == "light")));
+        crate::theme::detect();
+    });
 }
 
 /// Offers the `<iframe>` that embeds the current view in a blog post.

@@ -3,6 +3,7 @@
 //! times. Nothing here knows any scene: the arrangement comes from `SceneView`, what a
 //! node shows from its `NodeView`.
 
+use crate::theme;
 use clusterlab_sim::num::{Fixed, Short};
 use crate::runner::{Dot, End, Runner};
 use clusterlab_sim::component::{NodeView, Tone};
@@ -56,26 +57,33 @@ impl Layout {
     }
 }
 
+/// A node's fill when up, dead, hung or slowed; and the colours of the words written on it
+/// (its name, its note, a dead node's word, then the tones of its state).
+pub const FILLS: [&str; 4] = ["#1f2b38", "#4a1519", "#3a1f4f", "#3a2a0a"];
+pub const WORDS: [&str; 7] = ["#e6edf3", "#8b98a5", "#ffb3b3", "#3ddc84", "#ffd43b", "#ff5c5c", "#ff9f43"];
+/// The stage's ground.
+pub const GROUND: &str = "#0b1015";
+
 /// What a node looks like: a word and a colour for its condition.
 pub fn condition(n: &Node) -> (&'static str, &'static str) {
     if !n.alive {
-        ("dead", "#5c1f24")
+        ("dead", FILLS[1])
     } else if n.hung {
-        ("hung", "#4a2a63")
+        ("hung", FILLS[2])
     } else if n.slow != 1.0 {
-        ("slowed", "#5c4514")
+        ("slowed", FILLS[3])
     } else {
-        ("up", "#1f2b38")
+        ("up", FILLS[0])
     }
 }
 
 /// The colour of a node's own state word, by the tone its component gives it.
 pub fn tone_colour(tone: Tone) -> &'static str {
     match tone {
-        Tone::Good => "#3ddc84",
-        Tone::Warn => "#ffd43b",
-        Tone::Bad => "#ff5c5c",
-        Tone::Neutral => "#ff9f43",
+        Tone::Good => WORDS[3],
+        Tone::Warn => WORDS[4],
+        Tone::Bad => WORDS[5],
+        Tone::Neutral => WORDS[6],
     }
 }
 
@@ -90,14 +98,14 @@ pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, h
         view.links.iter().any(|(x, y)| *x == a.role && *y == b.role) || view.paired.iter().any(|(x, y)| *x == a.role && *y == b.role && region(a) == region(b))
     };
     let layout = Layout::new(view, nodes, width, height);
-    ctx.set_fill_style_str("#0b1015");
+    theme::fill(ctx, GROUND);
     ctx.fill_rect(0.0, 0.0, width, height);
 
     // Links between neighbouring columns; a link a partition cuts is drawn cut: a red
     // stroke across it.
     let world = &runner.sim.world;
     let mut cuts = Vec::new();
-    ctx.set_stroke_style_str("#263241");
+    theme::stroke(ctx, "#263241");
     ctx.set_line_width(1.0);
     ctx.begin_path();
     for (a, na) in nodes.iter().enumerate() {
@@ -113,7 +121,7 @@ pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, h
         }
     }
     ctx.stroke();
-    ctx.set_stroke_style_str("#ff5c5c");
+    theme::stroke(ctx, "#ff5c5c");
     ctx.set_line_width(3.0);
     ctx.begin_path();
     for ((x0, y0), (x1, y1)) in cuts {
@@ -138,7 +146,10 @@ pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, h
         }
     }
 
-    draw_dots(ctx, runner, &layout, speed);
+    let still = theme::still();
+    if !still {
+        draw_dots(ctx, runner, &layout, speed);
+    }
 
     for (i, n) in nodes.iter().enumerate() {
         let box_h = layout.box_h[i];
@@ -146,18 +157,55 @@ pub fn draw(ctx: &Ctx2d, runner: &Runner, width: f64, height: f64, speed: f64, h
         if owners[i] {
             let (cx, cy) = layout.centres[i];
             let side = (box_h / 3.0).clamp(4.0, 10.0);
-            ctx.set_fill_style_str(owner_colour(i as u32));
+            theme::fill(ctx, owner_colour(i as u32));
             // Bottom right, clear of the name and above the load bar.
             ctx.fill_rect(cx + layout.box_w / 2.0 - side - 2.0, cy + box_h / 2.0 - side - 5.0, side, side);
         }
     }
+    if still {
+        draw_link_counts(ctx, runner, &layout);
+    }
     layout
+}
+
+pub const OWNERS: [&str; 10] = ["#4cc2ff", "#3ddc84", "#ff9f43", "#c792ea", "#ffd43b", "#ff6b9a", "#2ec4b6", "#a3be8c", "#f78c6c", "#82aaff"];
+
+/// With reduced motion, no dot moves: each link says, at its middle, how many messages
+/// are on it now and how many crossed it (either way) in the last virtual second. Counted
+/// from the stage's sample, scaled up (≈) when it animates one request in several.
+fn draw_link_counts(ctx: &Ctx2d, runner: &Runner, layout: &Layout) {
+    let now = runner.now();
+    let k = u64::from(runner.sample_every.max(1));
+    let mut links: Vec<((u32, u32), u64, u64)> = Vec::new();
+    let mut count = |a: &crate::runner::Arrow, on: bool| {
+        let pair = (a.from.min(a.to), a.from.max(a.to));
+        let i = links.iter().position(|l| l.0 == pair).unwrap_or_else(|| {
+            links.push((pair, 0, 0));
+            links.len() - 1
+        });
+        if on { links[i].1 += k } else { links[i].2 += k }
+    };
+    runner.flights.iter().filter(|f| f.end == End::Arrived && f.t0 <= now && now < f.t1).for_each(|f| count(f, true));
+    runner.recent.iter().rev().take_while(|a| a.t0 + 1_000_000 > now).for_each(|a| count(a, false));
+    let about = if k > 1 { "≈" } else { "" };
+    ctx.set_font("11px system-ui, sans-serif");
+    ctx.set_text_align("center");
+    for ((a, b), on, per_s) in links {
+        let ((x0, y0), (x1, y1)) = (layout.centres[a as usize], layout.centres[b as usize]);
+        let (mx, my) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+        let text = format!("{about}{on} in flight · {about}{per_s}/s");
+        let w = ctx.measure_text(&text).map_or(60.0, |m| m.width()) + 6.0;
+        theme::fill(ctx, GROUND);
+        ctx.fill_rect(mx - w / 2.0, my - 8.0, w, 15.0);
+        theme::fill(ctx, WORDS[0]);
+        let _ = ctx.fill_text(&text, mx, my + 3.5);
+    }
+    ctx.set_text_align("start");
 }
 
 /// The colour of the keys a node holds, on a ring and on the node's swatch.
 pub fn owner_colour(node: u32) -> &'static str {
-    const PALETTE: [&str; 10] = ["#4cc2ff", "#3ddc84", "#ff9f43", "#c792ea", "#ffd43b", "#ff6b9a", "#2ec4b6", "#a3be8c", "#f78c6c", "#82aaff"];
-    PALETTE[node as usize % PALETTE.len()]
+    OWNERS[node as usize % OWNERS.len()]
 }
 
 /// The key space as a ring round node `i`: equal arcs coloured by the node that holds
@@ -171,13 +219,13 @@ fn draw_ring(ctx: &Ctx2d, ring: &[(u32, bool)], layout: &Layout, i: usize, width
     let start = -std::f64::consts::FRAC_PI_2;
     ctx.set_line_width(thick);
     for (k, (owner, _)) in ring.iter().enumerate() {
-        ctx.set_stroke_style_str(owner_colour(*owner));
+        theme::stroke(ctx, owner_colour(*owner));
         ctx.begin_path();
         let _ = ctx.arc(cx, cy, radius, start + k as f64 * step, start + (k + 1) as f64 * step + 0.004);
         ctx.stroke();
     }
     ctx.set_line_width(3.0);
-    ctx.set_stroke_style_str("#ffffff");
+    theme::stroke(ctx, "#ffffff");
     for (k, _) in ring.iter().enumerate().filter(|(_, (_, moved))| *moved) {
         ctx.begin_path();
         let _ = ctx.arc(cx, cy, radius + thick / 2.0 + 3.0, start + k as f64 * step, start + (k + 1) as f64 * step);
@@ -190,7 +238,7 @@ fn draw_dots(ctx: &Ctx2d, runner: &Runner, layout: &Layout, speed: f64) {
     let min = Runner::visible_us(speed).max(1);
     let r = if runner.flights.len() > 3_000 { 1.5 } else { 2.5 };
     for dot in Dot::ALL {
-        ctx.set_fill_style_str(dot.colour());
+        theme::fill(ctx, dot.colour());
         ctx.begin_path();
         for f in runner.flights.iter().filter(|f| f.shown() == dot) {
             let shown = (f.t1 - f.t0).max(min);
@@ -213,18 +261,18 @@ fn draw_dots(ctx: &Ctx2d, runner: &Runner, layout: &Layout, speed: f64) {
 fn draw_node(ctx: &Ctx2d, n: &Node, view: &NodeView, (cx, cy): (f64, f64), w: f64, h: f64, hovered: bool) {
     let (word, fill) = condition(n);
     let (x, y) = (cx - w / 2.0, cy - h / 2.0);
-    ctx.set_fill_style_str(fill);
+    theme::fill(ctx, fill);
     ctx.fill_rect(x, y, w, h);
     // Load bar: busy workers, then the queue on a log scale, along the bottom.
     if view.workers > 0 {
         let busy = f64::from(view.busy) / f64::from(view.workers);
         let queued = (1.0 + f64::from(view.queue)).log10() / 3.0;
         let load = (busy * 0.4 + queued.min(1.0) * 0.6).min(1.0);
-        ctx.set_fill_style_str(if load > 0.8 { "#ff5c5c" } else if load > 0.4 { "#ff9f43" } else { "#3ddc84" });
+        theme::fill(ctx, if load > 0.8 { "#ff5c5c" } else if load > 0.4 { "#ff9f43" } else { "#3ddc84" });
         ctx.fill_rect(x, y + h - 3.0_f64.min(h / 3.0), w * load, 3.0_f64.min(h / 3.0));
     }
     draw_fill(ctx, view, x, y, w, h);
-    ctx.set_stroke_style_str(if hovered { "#ffffff" } else if view.state.is_empty() { "#4a5b6e" } else { tone_colour(view.tone) });
+    theme::stroke(ctx, if hovered { "#ffffff" } else if view.state.is_empty() { "#4a5b6e" } else { tone_colour(view.tone) });
     ctx.set_line_width(if hovered || !view.state.is_empty() { 2.0 } else { 1.0 });
     ctx.stroke_rect(x, y, w, h);
     if h >= 14.0 {
@@ -232,7 +280,7 @@ fn draw_node(ctx: &Ctx2d, n: &Node, view: &NodeView, (cx, cy): (f64, f64), w: f6
         let lines = if view.note.is_empty() { 2.0 } else { 3.0 };
         let size = (h * 0.34).min((h - 10.0) / lines).clamp(9.0, 13.0);
         ctx.set_font(&format!("{}px system-ui, sans-serif", Fixed(size, 0)));
-        ctx.set_fill_style_str("#e6edf3");
+        theme::fill(ctx, WORDS[0]);
         let queue = if view.workers > 0 { format!("q{}", view.queue) } else { String::new() };
         // Wide boxes put the queue beside the name; narrow ones on the second line.
         let wide = w >= 100.0;
@@ -246,16 +294,16 @@ fn draw_node(ctx: &Ctx2d, n: &Node, view: &NodeView, (cx, cy): (f64, f64), w: f6
         };
         let status = if wide || queue.is_empty() { word } else { format!("{queue} {word}") };
         if !status.is_empty() && h >= 28.0 {
-            ctx.set_fill_style_str(if view.state.is_empty() { "#ffb3b3" } else { tone_colour(view.tone) });
+            theme::fill(ctx, if view.state.is_empty() { WORDS[2] } else { tone_colour(view.tone) });
             let _ = ctx.fill_text_with_max_width(&status, x + 4.0, y + 2.0 * size + 5.0, w - 8.0);
         }
         if !view.note.is_empty() && h >= 40.0 {
-            ctx.set_fill_style_str("#8b98a5");
+            theme::fill(ctx, WORDS[1]);
             let _ = ctx.fill_text_with_max_width(&view.note, x + 4.0, y + 3.0 * size + 8.0, w - 8.0);
         }
     }
     if !n.alive {
-        ctx.set_stroke_style_str("#ff5c5c");
+        theme::stroke(ctx, "#ff5c5c");
         ctx.begin_path();
         ctx.move_to(x, y);
         ctx.line_to(x + w, y + h);
@@ -270,8 +318,8 @@ fn draw_fill(ctx: &Ctx2d, view: &NodeView, x: f64, y: f64, w: f64, h: f64) {
     let Some(level) = view.fill else { return };
     let level = level.clamp(0.0, 1.0);
     let gauge = 4.0_f64.min(w / 8.0);
-    ctx.set_fill_style_str("#263241");
+    theme::fill(ctx, "#263241");
     ctx.fill_rect(x + w - gauge - 1.0, y + 1.0, gauge, h - 2.0);
-    ctx.set_fill_style_str("#4cc2ff");
+    theme::fill(ctx, "#4cc2ff");
     ctx.fill_rect(x + w - gauge - 1.0, y + 1.0 + (h - 2.0) * (1.0 - level), gauge, (h - 2.0) * level);
 }

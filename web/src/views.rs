@@ -90,7 +90,7 @@ fn marks(ui: &Ui) -> String {
 }
 
 /// The space-time diagram's panel: closed until asked for, as drawing it costs a little.
-pub const DIAGRAM: &str = "<summary>Space-time diagram</summary><div class=\"diagram-bar\"><label>Window up to the timeline's instant <select data-ctl=\"diagram-window\"><option value=\"10000\">10 ms</option><option value=\"100000\" selected>100 ms</option><option value=\"1000000\">1 s</option><option value=\"10000000\">10 s</option></select></label><button data-act=\"svg\" title=\"This diagram as a picture (SVG)\">SVG</button><span class=\"help\">Click a message to follow its request across the nodes.</span></div><div class=\"diagram\" data-testid=\"diagram\"></div>";
+pub const DIAGRAM: &str = "<summary>Space-time diagram</summary><div class=\"diagram-bar\"><label>Window up to the timeline's instant <select data-ctl=\"diagram-window\"><option value=\"10000\">10 ms</option><option value=\"100000\" selected>100 ms</option><option value=\"1000000\">1 s</option><option value=\"10000000\">10 s</option></select></label><button data-act=\"svg\" title=\"This diagram as a picture (SVG)\">SVG</button><span class=\"help\">Click a message to follow its request across the nodes.</span></div><div class=\"diagram\" data-testid=\"diagram\" tabindex=\"0\" role=\"region\" aria-label=\"Space-time diagram: one line per node, time running down\"></div>";
 
 /// The space-time diagram of the window ending at the run's instant, from the messages
 /// the stage sampled, highlighting the chosen request.
@@ -111,7 +111,7 @@ pub fn diagram_svg(ui: &Ui) -> Option<String> {
 }
 
 pub fn legend() -> String {
-    crate::frame::legend_items().map(|(colour, label)| format!("<li><span class=\"swatch\" style=\"background:{colour}\"></span>{}</li>", esc(label))).collect()
+    crate::frame::legend_items().map(|(colour, label)| format!("<li><span class=\"swatch\" style=\"background:{}\"></span>{}</li>", crate::theme::ink(colour), esc(label))).collect()
 }
 
 pub fn knob_panel(s: &Scenario) -> String {
@@ -275,6 +275,7 @@ pub fn render(ui: &Ui) {
     }
     r.shortcuts.set(if ui.shortcuts { crate::keys::dialog() } else { String::new() });
     r.marks.set(marks(ui));
+    r.legend.set(legend());
     if ui.diagram_open {
         let t = crate::page::now_ms();
         r.diagram.set(diagram_svg(ui).unwrap_or_default());

@@ -99,3 +99,41 @@ fn a_chart_of_zeros_has_an_axis_from_0_to_1() {
     assert_eq!(y_axis([0.0, 2500.0, f64::INFINITY].into_iter()), (3000.0, 1000.0));
     assert_eq!(y_axis([0.0, 4.0].into_iter()), (6.0, 2.0));
 }
+
+/// WCAG's contrast ratio of two `#rrggbb` colours.
+fn contrast(a: &str, b: &str) -> f64 {
+    let lum = |c: &str| {
+        let ch = |i: usize| {
+            let v = f64::from(u8::from_str_radix(&c[i..i + 2], 16).unwrap()) / 255.0;
+            if v <= 0.03928 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * ch(1) + 0.7152 * ch(3) + 0.0722 * ch(5)
+    };
+    let (x, y) = (lum(a), lum(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+/// Every word the stage writes on a node's fill is at least 4.5:1, every dot, chart line
+/// and shard colour at least 3:1 against the ground, in the dark and the light theme (WCAG
+/// AA; the light theme's colours are the dark ones swapped by `theme::PAIRS`).
+#[wasm_bindgen_test]
+fn the_canvas_colours_meet_wcag_aa_in_both_themes() {
+    use clusterlab_web::{stage, theme};
+    let light = |c: &str| theme::PAIRS.iter().find(|(d, _)| *d == c).map(|(_, l)| *l).unwrap_or_else(|| panic!("{c} has no light counterpart"));
+    let mut worst_text = f64::MAX;
+    for fill in stage::FILLS {
+        for word in stage::WORDS {
+            for (ratio, theme) in [(contrast(word, fill), "dark"), (contrast(light(word), light(fill)), "light")] {
+                assert!(ratio >= 4.5, "{word} on {fill} ({theme}): {ratio:.2}");
+                worst_text = worst_text.min(ratio);
+            }
+        }
+    }
+    let dots = clusterlab_sim::diagram::Dot::ALL.map(|d| d.colour());
+    for c in dots.iter().chain(&stage::OWNERS).chain(&[clusterlab_web::charts::PURPLE, clusterlab_web::charts::WHITE]) {
+        for (ratio, theme) in [(contrast(c, stage::GROUND), "dark"), (contrast(light(c), light(stage::GROUND)), "light")] {
+            assert!(ratio >= 3.0, "{c} on the ground ({theme}): {ratio:.2}");
+        }
+    }
+    assert!(worst_text >= 4.5);
+}
