@@ -73,6 +73,8 @@ pub fn show_playhead(ui: &Ui) {
     if ui.seek.is_none() {
         set_value(&ui.r.scrub, &Fixed(now as f64 / 1e6, 2).to_string());
     }
+    // "Run 1M" is a run of its own: the timeline waits for it.
+    let _ = ui.r.scrub.toggle_attribute_with_force("disabled", ui.progress.is_some());
     let text = format!("{} s", Fixed(now as f64 / 1e6, 2));
     if ui.r.playhead.text_content().as_deref() != Some(&text) {
         ui.r.playhead.set_text_content(Some(&text));
