@@ -15,9 +15,11 @@ pub const RING_CAPACITY: usize = clusterlab_sim::trace::PAGE_RING_CAPACITY;
 pub const EVENTS_KEPT: usize = 400;
 /// Most dots kept in flight.
 pub const MAX_FLIGHTS: usize = 32_000;
-/// Above this many dots the stage animates fewer requests; below the lower mark, more.
+/// Above this many dots the stage animates fewer requests; below a quarter of it, more.
 pub const DOTS_HIGH: usize = 24_000;
-pub const DOTS_LOW: usize = 6_000;
+/// The same for "Run 1M", whose stage only shows that the run goes on: drawing dots is
+/// the browser's work between the slices (without a GPU, most of the time a frame takes).
+pub const DOTS_MILLION: usize = 2_000;
 /// Every hop stays on screen at least this long (real seconds), so that it can be seen.
 pub const MIN_VISIBLE_S: f64 = 0.35;
 /// Virtual time between chart points.
@@ -39,6 +41,8 @@ pub struct Runner {
     pub recent: std::collections::VecDeque<Arrow>,
     /// Animate one request in this many (the engine still simulates all of them).
     pub sample_every: u32,
+    /// The most dots before `sample_every` doubles.
+    dots_high: usize,
     /// The engine could not keep up with the chosen speed during the last frame.
     pub behind: bool,
     /// What happened, in words (faults, knob changes, actions, state changes, violations).
@@ -60,14 +64,14 @@ impl Runner {
                 Err(e) => notices.push(format!("{e}; that fault is left out")),
             }
         }
-        Ok(Runner { sim, scenario: kept, flights: Vec::new(), recent: Default::default(), sample_every: 1, behind: false, events: EventLog::new(EVENTS_KEPT), notices })
+        Ok(Runner { sim, scenario: kept, flights: Vec::new(), recent: Default::default(), sample_every: 1, dots_high: DOTS_HIGH, behind: false, events: EventLog::new(EVENTS_KEPT), notices })
     }
 
     /// A run of the scenario that ends after `requests` transactions ("Run 1M").
     pub fn finite(scenario: &Scenario, requests: u64) -> Result<Runner> {
         let mut sim = Sim::build(scenario.scene, scenario.params.clone(), scenario.seed, &scenario.faults, Limit::Requests(requests), SERIES_INTERVAL_US)?;
         *sim.world.ring_mut() = Some(RingSink::new(RING_CAPACITY));
-        Ok(Runner { sim, scenario: scenario.clone(), flights: Vec::new(), recent: Default::default(), sample_every: 1, behind: false, events: EventLog::new(EVENTS_KEPT), notices: Vec::new() })
+        Ok(Runner { sim, scenario: scenario.clone(), flights: Vec::new(), recent: Default::default(), sample_every: 1, dots_high: DOTS_MILLION, behind: false, events: EventLog::new(EVENTS_KEPT), notices: Vec::new() })
     }
 
     /// Runs a finite run on for about `budget_ms` of real time, in slices of events;
@@ -136,9 +140,9 @@ impl Runner {
         *self.sim.world.ring_mut() = Some(ring);
         self.events.check_violations(&self.sim.world);
         // Keep the dots on screen near a target count by sampling requests more or less.
-        if self.flights.len() > DOTS_HIGH && every < 1 << 16 {
+        if self.flights.len() > self.dots_high && every < 1 << 16 {
             self.sample_every = every * 2;
-        } else if self.flights.len() < DOTS_LOW && every > 1 {
+        } else if self.flights.len() < self.dots_high / 4 && every > 1 {
             self.sample_every = every / 2;
         }
         self.sim.world.set_sampling(self.sample_every);

@@ -55,12 +55,14 @@ impl Record {
         }
     }
 
-    /// The request a record belongs to, if any (health checks have none).
-    pub fn request(&self) -> Option<ReqId> {
+    /// What a sample of the messages keeps or leaves out together: a message's request,
+    /// or for a message of none (a connection's frames), its key with the top bit set.
+    /// Health checks, and records that are not messages, are never sampled out.
+    pub fn thread(&self) -> Option<u64> {
         match self {
             Record::Send { msg, .. } | Record::Bounce { msg, .. } | Record::Drop { msg, .. } => {
                 let health = matches!(msg.kind, crate::msg::Kind::HealthCheck | crate::msg::Kind::HealthReply);
-                (!health).then_some(msg.req)
+                (!health).then_some(if msg.req.0 != 0 { msg.req.0 } else { msg.key | 1 << 63 })
             }
             _ => None,
         }

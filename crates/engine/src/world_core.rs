@@ -185,7 +185,7 @@ impl Core {
         }
         let every = self.sample_every;
         if let Some(ring) = &mut self.ring
-            && r.request().is_none_or(|req| sampled(req, every))
+            && r.thread().is_none_or(|t| sampled(crate::msg::ReqId(t), every))
         {
             ring.record(&r);
         }

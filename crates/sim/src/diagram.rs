@@ -113,7 +113,8 @@ impl Arrow {
             Record::Drop { t, from, to, msg, .. } => (t, t, from, to, msg, End::Lost),
             _ => return None,
         };
-        let thread = if msg.req.0 != 0 { msg.req.0 } else { msg.key | 1 << 63 };
+        // Health checks are drawn with their key as thread, as sampling keeps them all.
+        let thread = r.thread().unwrap_or(msg.key | 1 << 63);
         Some(Arrow { t0, t1, from, to, dot: Dot::of(msg.kind), end, thread })
     }
 }
