@@ -5,9 +5,10 @@ use crate::page::with_ui;
 use std::fmt::Write as _;
 use wasm_bindgen::JsCast;
 
-const SHORTCUTS: [(&str, &str); 5] = [
+const SHORTCUTS: [(&str, &str); 6] = [
     ("space", "play or pause"),
     ("→", "step a quarter of a virtual second"),
+    ("←", "step back a quarter of a virtual second (the run replayed to there)"),
     ("+ / -", "double or halve the speed"),
     ("tab, enter", "move through the nodes; open a node's fault menu"),
     ("?", "show or hide this list"),
@@ -47,6 +48,7 @@ pub fn listen_for_shortcuts() {
             match key.as_str() {
                 " " => ui.playing = !ui.playing,
                 "ArrowRight" => ui.step(),
+                "ArrowLeft" => ui.seek(ui.now_us().saturating_sub(250_000)),
                 "+" | "=" => ui.set_speed(speed * 2.0),
                 "-" => ui.set_speed(speed * 0.5),
                 "?" => ui.shortcuts = !ui.shortcuts,

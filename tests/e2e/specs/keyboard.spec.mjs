@@ -16,6 +16,10 @@ test('the keyboard drives the controls: space, the right arrow, + and -, and ? f
   // (the stats line shows a tenth of a second)
   await expect.poll(() => virtualTime(page)).toBeGreaterThan(before + 0.15);
   expect(await virtualTime(page)).toBeLessThan(before + 0.35);
+  // The left arrow steps back as much: the very instant before (the run replayed to it).
+  const stepped = await page.getByTestId('playhead').textContent();
+  await page.keyboard.press('ArrowLeft');
+  await expect(page.getByTestId('playhead')).toHaveText(`${(parseFloat(stepped) - 0.25).toFixed(2)} s`);
 
   // + doubles the speed and - halves it; the URL keeps it.
   await page.keyboard.press('+');

@@ -78,3 +78,14 @@ test('a bad instant in the link is named, and the run starts from 0 s', async ({
   await expect.poll(async () => parseFloat(await playhead(page).textContent()), { timeout: 20_000 }).toBeGreaterThan(0.5);
   expect(errors).toEqual([]);
 });
+
+test('compared side by side, both runs go to the instant together', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('./?p=load-balancing&vs=policy:power-of-two&t=10s');
+  await expect(playhead(page)).toHaveText('10.00 s', { timeout: 20_000 });
+  const row = page.getByTestId('compare').locator('tr', { hasText: 'virtual time' }).locator('td');
+  await expect(row).toHaveText(['10.0 s', '10.0 s']);
+  await scrub(page, 4);
+  await expect(row).toHaveText(['4.0 s', '4.0 s']);
+  expect(errors).toEqual([]);
+});
