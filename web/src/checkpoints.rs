@@ -50,10 +50,11 @@ impl Checkpoints {
         }
     }
 
-    /// Works towards the next missing parked run, up to `horizon` (how far the reader has
-    /// been), for at most `budget_ms` of real time.
-    pub fn build(&mut self, scenario: impl FnOnce() -> Option<Scenario>, horizon: Micros, budget_ms: f64, clock: &dyn Fn() -> f64) {
-        let missing = (1..=LAST_US / SPACING_US).map(|k| k * SPACING_US).take_while(|&t| t <= horizon).find(|&t| !self.parked.iter().any(|r| r.now() == t));
+    /// Works towards the next missing parked run for at most `budget_ms` of real time. All
+    /// of the first minute is parked, not only what the reader has played: a jump ahead
+    /// (a link's instant, a click at the far end of the timeline) starts from one too.
+    pub fn build(&mut self, scenario: impl FnOnce() -> Option<Scenario>, budget_ms: f64, clock: &dyn Fn() -> f64) {
+        let missing = (1..=LAST_US / SPACING_US).map(|k| k * SPACING_US).find(|&t| !self.parked.iter().any(|r| r.now() == t));
         let Some(target) = missing else { return };
         let mut r = match self.building.take() {
             Some(r) if r.now() <= target => r,

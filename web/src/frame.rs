@@ -155,9 +155,9 @@ fn frame(ui: &mut Ui, dt_ms: f64, t: f64) {
     if ui.seek.is_none() {
         let [pa, pb] = &mut ui.parked;
         let budget_ms = if ui.playing { 3.0 } else { 8.0 };
-        pa.build(|| Some(ui.scenario.clone()), ui.reached, budget_ms, &now_ms);
+        pa.build(|| Some(ui.scenario.clone()), budget_ms, &now_ms);
         if b.is_some() {
-            pb.build(|| ui.scenario.compared(), ui.reached, budget_ms, &now_ms);
+            pb.build(|| ui.scenario.compared(), budget_ms, &now_ms);
         }
     }
     let (kept, _, _) = r.sim.world.violations();
