@@ -42,7 +42,7 @@ pub struct Runner {
     /// Animate one request in this many (the engine still simulates all of them).
     pub sample_every: u32,
     /// The most dots before `sample_every` doubles.
-    dots_high: usize,
+    pub dots_high: usize,
     /// The engine could not keep up with the chosen speed during the last frame.
     pub behind: bool,
     /// What happened, in words (faults, knob changes, actions, state changes, violations).
