@@ -151,8 +151,9 @@ fn frame(ui: &mut Ui, dt_ms: f64, t: f64) {
         draw_stage(canvas, b, speed, None);
     }
     ui.reached = ui.reached.max(r.now());
-    // Spare time builds the runs parked for jumps back (none during a jump).
-    if ui.seek.is_none() {
+    // Spare time builds the runs parked for jumps back: none during a jump, nor in a frame
+    // whose own work already took half of a refresh (a comparison catching up, say).
+    if ui.seek.is_none() && now_ms() - t < 8.0 {
         let [pa, pb] = &mut ui.parked;
         let budget_ms = if ui.playing { 3.0 } else { 8.0 };
         pa.build(|| Some(ui.scenario.clone()), budget_ms, &now_ms);
