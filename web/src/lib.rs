@@ -10,6 +10,7 @@ mod export;
 mod frame;
 pub mod fatal;
 mod keys;
+mod listen;
 mod million;
 mod page;
 pub mod runner;
