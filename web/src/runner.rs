@@ -53,8 +53,7 @@ pub struct Runner {
 impl Runner {
     /// Builds the run; faults that name no node of this scene are left out with a notice.
     pub fn new(scenario: &Scenario) -> Result<Runner> {
-        let mut sim = Sim::build(scenario.scene, scenario.params.clone(), scenario.seed, &[], Limit::Forever, SERIES_INTERVAL_US)?;
-        *sim.world.ring_mut() = Some(RingSink::new(RING_CAPACITY));
+        let mut sim = Self::sim(scenario, &[], Limit::Forever)?;
         let mut kept = scenario.clone();
         kept.faults.clear();
         let mut notices = Vec::new();
@@ -64,14 +63,25 @@ impl Runner {
                 Err(e) => notices.push(format!("{e}; that fault is left out")),
             }
         }
-        Ok(Runner { sim, scenario: kept, flights: Vec::new(), recent: Default::default(), sample_every: 1, dots_high: DOTS_HIGH, behind: false, events: EventLog::new(EVENTS_KEPT), notices })
+        Ok(Self::around(sim, kept, DOTS_HIGH, notices))
     }
 
     /// A run of the scenario that ends after `requests` transactions ("Run 1M").
     pub fn finite(scenario: &Scenario, requests: u64) -> Result<Runner> {
-        let mut sim = Sim::build(scenario.scene, scenario.params.clone(), scenario.seed, &scenario.faults, Limit::Requests(requests), SERIES_INTERVAL_US)?;
+        let sim = Self::sim(scenario, &scenario.faults, Limit::Requests(requests))?;
+        Ok(Self::around(sim, scenario.clone(), DOTS_MILLION, Vec::new()))
+    }
+
+    /// The scenario's engine with the page's trace ring attached.
+    fn sim(scenario: &Scenario, faults: &[ScheduledFault], limit: Limit) -> Result<Sim> {
+        let mut sim = Sim::build(scenario.scene, scenario.params.clone(), scenario.seed, faults, limit, SERIES_INTERVAL_US)?;
         *sim.world.ring_mut() = Some(RingSink::new(RING_CAPACITY));
-        Ok(Runner { sim, scenario: scenario.clone(), flights: Vec::new(), recent: Default::default(), sample_every: 1, dots_high: DOTS_MILLION, behind: false, events: EventLog::new(EVENTS_KEPT), notices: Vec::new() })
+        Ok(sim)
+    }
+
+    /// A runner around `sim`, nothing on the stage yet.
+    fn around(sim: Sim, scenario: Scenario, dots_high: usize, notices: Vec<String>) -> Runner {
+        Runner { sim, scenario, flights: Vec::new(), recent: Default::default(), sample_every: 1, dots_high, behind: false, events: EventLog::new(EVENTS_KEPT), notices }
     }
 
     /// Runs a finite run on for about `budget_ms` of real time, in slices of events;
