@@ -29,9 +29,32 @@ impl RunEnd {
 pub trait Checker {
     /// The invariant's name, as patterns.md words it.
     fn name(&self) -> &'static str;
-    /// Looks at one record; pushes a description of each violation found.
-    fn on_record(&mut self, r: &Record, violations: &mut Vec<String>);
+    /// Looks at one record; pushes a description of each violation found. (Called
+    /// directly, never through a vtable: the world hands the trace over in batches.)
+    fn on_record(&mut self, r: &Record, violations: &mut Vec<String>)
+    where
+        Self: Sized;
     fn finish(&mut self, _end: &RunEnd, _violations: &mut Vec<String>) {}
+}
+
+/// A checker as the world holds it: one call through the vtable per batch of records,
+/// in which its `on_record` is called directly for each.
+pub(crate) trait Watch: Checker {
+    /// Looks at `rs` in order up to the first record that shows a violation; returns how
+    /// many records it looked at.
+    fn on_records(&mut self, rs: &[Record], violations: &mut Vec<String>) -> usize;
+}
+
+impl<C: Checker> Watch for C {
+    fn on_records(&mut self, rs: &[Record], violations: &mut Vec<String>) -> usize {
+        for (i, r) in rs.iter().enumerate() {
+            self.on_record(r, violations);
+            if !violations.is_empty() {
+                return i + 1;
+            }
+        }
+        rs.len()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

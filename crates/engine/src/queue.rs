@@ -22,6 +22,7 @@ pub(crate) enum EventKind {
     Fault(u32),
 }
 
+#[cfg(test)]
 pub(crate) struct Event {
     pub time_us: Micros,
     pub kind: EventKind,
@@ -63,22 +64,24 @@ pub(crate) struct EventQueue {
 impl EventQueue {
     #[inline(always)]
     pub fn push(&mut self, time_us: Micros, kind: EventKind) {
+        // The event is written straight where it waits, field by field as it was made:
+        // handed whole to a function it would be put together in memory and read back in
+        // other chunks than were written, which stalls the CPU.
         if time_us == self.instant {
             self.now.push_back(kind);
         } else {
-            self.push_later(time_us, kind);
+            let slot = self.push_later(time_us);
+            self.payloads[slot as usize] = kind;
         }
     }
 
-    fn push_later(&mut self, time_us: Micros, kind: EventKind) {
+    /// Orders an event due at `time_us` in the heap; the slot its payload goes in.
+    fn push_later(&mut self, time_us: Micros) -> u32 {
         let slot = match self.free.pop() {
-            Some(s) => {
-                self.payloads[s as usize] = kind;
-                s
-            }
+            Some(s) => s,
             None => {
                 assert!(self.payloads.len() < 1 << SLOT_BITS, "more than 16 million events pending at once");
-                self.payloads.push(kind);
+                self.payloads.push(EventKind::Fault(0));
                 (self.payloads.len() - 1) as u32
             }
         };
@@ -87,6 +90,7 @@ impl EventQueue {
         }
         self.heap.push(entry(time_us, self.next_seq, slot));
         self.next_seq += 1;
+        slot
     }
 
     /// Gives the pending events fresh sequence numbers from 0, in the order they hold.
@@ -98,16 +102,30 @@ impl EventQueue {
         self.next_seq = self.heap.len() as u64;
     }
 
+    /// The next event, copied whole into `out`; its time, or `None` when there is none.
+    /// (Copied in place rather than returned: an event returned by value is taken apart
+    /// into its variants' fields and put back together for the handler, and reading a
+    /// message back in other chunks than those just written stalls the CPU.)
     #[inline]
-    pub fn pop(&mut self) -> Option<Event> {
-        if !self.now.is_empty() && self.heap.peek().is_none_or(|e| time_of(e) > self.instant) {
-            return self.now.pop_front().map(|kind| Event { time_us: self.instant, kind });
+    pub fn pop_into(&mut self, out: &mut EventKind) -> Option<Micros> {
+        if let Some(kind) = self.now.front()
+            && self.heap.peek().is_none_or(|e| time_of(e) > self.instant)
+        {
+            *out = *kind;
+            self.now.pop_front();
+            return Some(self.instant);
         }
         let e = self.heap.pop()?;
         let (time_us, slot) = (time_of(&e), slot_of(&e));
         self.free.push(slot);
         self.instant = time_us;
-        Some(Event { time_us, kind: self.payloads[slot as usize] })
+        *out = self.payloads[slot as usize];
+        Some(time_us)
+    }
+    #[cfg(test)]
+    fn pop(&mut self) -> Option<Event> {
+        let mut kind = EventKind::Fault(0);
+        self.pop_into(&mut kind).map(|time_us| Event { time_us, kind })
     }
     #[inline]
     pub fn peek_time(&self) -> Option<Micros> {

@@ -2,7 +2,7 @@
 //! the event queue, the network, the ledger, the trace with its checkers and sinks), and
 //! what an action does to it: a send, a timer, a request's end, a trace record.
 
-use crate::check::{Checker, VIOLATIONS_KEPT, Violation};
+use crate::check::{RunEnd, VIOLATIONS_KEPT, Violation, Watch};
 use crate::dist::Dist;
 use crate::histogram::Histogram;
 use crate::knob::Params;
@@ -33,7 +33,9 @@ pub struct Core {
     pub(crate) open_below: (u64, Micros),
     /// When the last request the limit allows was opened.
     pub(crate) arrivals_closed_at: Option<Micros>,
-    pub(crate) checkers: Vec<Box<dyn Checker>>,
+    pub(crate) checkers: Vec<Box<dyn Watch>>,
+    /// Records not yet seen by the checkers and the sinks (`flush`).
+    pub(crate) trace: Vec<Record>,
     pub(crate) found: Vec<String>,
     pub(crate) violations: Vec<Violation>,
     pub(crate) violation_count: u64,
@@ -71,6 +73,7 @@ impl Core {
             arrivals_closed_at: None,
             sides: Vec::new(),
             checkers: Vec::new(),
+            trace: Vec::with_capacity(TRACE_BATCH),
             found: Vec::new(),
             violations: Vec::new(),
             violation_count: 0,
@@ -91,8 +94,18 @@ impl Core {
 
     /// A message leaves `from` for `to` now: lost to a partition or to chance, or on the
     /// wire until the network's delay has passed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn send(&mut self, from: NodeId, to: NodeId, msg: Msg) {
+        let Msg { kind, req, key, tag, value } = msg;
+        self.send_fields(from, to, kind, req, key, u64::from(tag) | u64::from(value) << 32);
+    }
+
+    /// `send` with the message in registers, field by field. A handler has just written
+    /// the message it sends, a field at a time; read back whole from memory, in other
+    /// chunks than were written, it stalled the CPU on every send.
+    #[inline(never)]
+    fn send_fields(&mut self, from: NodeId, to: NodeId, kind: crate::msg::Kind, req: ReqId, key: u64, tag_value: u64) {
+        let msg = Msg { kind, req, key, tag: tag_value as u32, value: (tag_value >> 32) as u32 };
         let now = self.now;
         if split(self.sides[from as usize], self.sides[to as usize]) {
             self.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Partition });
@@ -138,11 +151,13 @@ impl Core {
         self.checks += 1;
         let Some(latency_us) = self.ledger.end(req, outcome, self.now) else {
             let detail = format!("request {:?} ended twice (second end: {})", req, outcome.name());
-            self.violation("accounting", detail);
+            self.flush();
+            self.violation("accounting", self.now, detail);
             return;
         };
         if !self.ledger.counts().balanced() {
-            self.violation("accounting", format!("sent != ended + in flight: {:?}", self.ledger.counts()));
+            self.flush();
+            self.violation("accounting", self.now, format!("sent != ended + in flight: {:?}", self.ledger.counts()));
         }
         if outcome == Outcome::Completed {
             self.latency.record(latency_us);
@@ -158,36 +173,83 @@ impl Core {
         self.emit(Record::End { t: self.now, req, outcome, latency_us });
     }
 
-    pub(crate) fn violation(&mut self, invariant: &'static str, detail: String) {
+    pub(crate) fn violation(&mut self, invariant: &'static str, at_us: Micros, detail: String) {
         self.violation_count += 1;
         *self.violations_by_name.entry(invariant).or_default() += 1;
         if self.violations.len() < VIOLATIONS_KEPT {
-            self.violations.push(Violation { invariant, at_us: self.now, detail });
+            self.violations.push(Violation { invariant, at_us, detail });
         }
     }
 
-    /// Runs `check` on every checker, recording what each finds as violations of its invariant.
-    pub(crate) fn run_checkers(&mut self, mut check: impl FnMut(&mut dyn Checker, &mut Vec<String>)) {
+    /// A record of what happened now. The checkers and sinks see it at the next `flush`,
+    /// in a batch: the world flushes before anyone outside it can look.
+    #[inline]
+    pub(crate) fn emit(&mut self, r: Record) {
+        self.trace.push(r);
+        if self.trace.len() >= TRACE_BATCH {
+            self.flush();
+        }
+    }
+
+    /// Hands the records emitted since the last flush to the checkers, then to the sinks.
+    /// Violations are recorded in the order a record-by-record pass would find them: by
+    /// record, then by checker.
+    pub(crate) fn flush(&mut self) {
+        if self.trace.is_empty() {
+            return;
+        }
+        let records = std::mem::take(&mut self.trace);
+        let mut found = std::mem::take(&mut self.found);
+        // (record, checker, order found, detail), only when something was found.
+        let mut all: Vec<(usize, usize, usize, String)> = Vec::new();
+        for i in 0..self.checkers.len() {
+            self.checks += records.len() as u64;
+            let mut seen = 0;
+            while seen < records.len() {
+                seen += self.checkers[i].on_records(&records[seen..], &mut found);
+                while let Some(detail) = found.pop() {
+                    all.push((seen - 1, i, all.len(), detail));
+                }
+            }
+        }
+        self.found = found;
+        crate::sort::sort_by_key(&mut all, |(r, i, k, _)| (*r, *i, *k));
+        for (r, i, _, detail) in all {
+            let name = self.checkers[i].name();
+            self.violation(name, records[r].time(), detail);
+        }
+        if let Some(h) = &mut self.hash {
+            for r in &records {
+                h.record(r);
+            }
+        }
+        if let Some(ring) = &mut self.ring {
+            let every = self.sample_every;
+            for r in &records {
+                if every <= 1 || r.thread().is_none_or(|t| sampled(crate::msg::ReqId(t), every)) {
+                    ring.record(r);
+                }
+            }
+        }
+        let mut records = records;
+        records.clear();
+        self.trace = records;
+    }
+
+    /// The end-of-run checks, once every record is seen.
+    pub(crate) fn finish_checks(&mut self, end: &RunEnd) {
+        self.flush();
+        let mut found = Vec::new();
         for i in 0..self.checkers.len() {
             self.checks += 1;
-            check(self.checkers[i].as_mut(), &mut self.found);
-            while let Some(detail) = self.found.pop() {
+            self.checkers[i].finish(end, &mut found);
+            while let Some(detail) = found.pop() {
                 let name = self.checkers[i].name();
-                self.violation(name, detail);
+                self.violation(name, self.now, detail);
             }
         }
     }
-
-    pub(crate) fn emit(&mut self, r: Record) {
-        self.run_checkers(|c, found| c.on_record(&r, found));
-        if let Some(h) = &mut self.hash {
-            h.record(&r);
-        }
-        let every = self.sample_every;
-        if let Some(ring) = &mut self.ring
-            && r.thread().is_none_or(|t| sampled(crate::msg::ReqId(t), every))
-        {
-            ring.record(&r);
-        }
-    }
 }
+
+/// How many records wait for the checkers and sinks at most.
+const TRACE_BATCH: usize = 256;
