@@ -11,7 +11,7 @@
 use crate::msg::{Msg, NodeId};
 use crate::time::Micros;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 #[derive(Clone, Copy, Debug)]
 #[repr(align(16))]
@@ -55,8 +55,11 @@ pub(crate) struct EventQueue {
     payloads: Vec<EventKind>,
     free: Vec<u32>,
     next_seq: u64,
-    /// Events due at `instant`, in the order they were pushed.
-    now: VecDeque<EventKind>,
+    /// Events due at `instant`, in the order they were pushed: those from `now_head` on
+    /// wait. It empties at every instant, when both go back to the start, so it needs
+    /// no ring's wrapping.
+    now: Vec<EventKind>,
+    now_head: usize,
     /// The time of the last event popped.
     instant: Micros,
 }
@@ -68,7 +71,7 @@ impl EventQueue {
         // handed whole to a function it would be put together in memory and read back in
         // other chunks than were written, which stalls the CPU.
         if time_us == self.instant {
-            self.now.push_back(kind);
+            self.now.push(kind);
         } else {
             let slot = self.push_later(time_us);
             self.payloads[slot as usize] = kind;
@@ -102,18 +105,27 @@ impl EventQueue {
         self.next_seq = self.heap.len() as u64;
     }
 
-    /// The next event, copied whole into `out`; its time, or `None` when there is none.
+    /// The next event if it is due by `until`, copied whole into `out`; its time, or
+    /// `None` when there is none so soon.
     /// (Copied in place rather than returned: an event returned by value is taken apart
     /// into its variants' fields and put back together for the handler, and reading a
     /// message back in other chunks than those just written stalls the CPU.)
     #[inline]
-    pub fn pop_into(&mut self, out: &mut EventKind) -> Option<Micros> {
-        if let Some(kind) = self.now.front()
+    pub fn pop_into(&mut self, out: &mut EventKind, until: Micros) -> Option<Micros> {
+        if let Some(kind) = self.now.get(self.now_head)
+            && self.instant <= until
             && self.heap.peek().is_none_or(|e| time_of(e) > self.instant)
         {
             *out = *kind;
-            self.now.pop_front();
+            self.now_head += 1;
+            if self.now_head == self.now.len() {
+                self.now.clear();
+                self.now_head = 0;
+            }
             return Some(self.instant);
+        }
+        if self.heap.peek().is_none_or(|e| time_of(e) > until) {
+            return None;
         }
         let e = self.heap.pop()?;
         let (time_us, slot) = (time_of(&e), slot_of(&e));
@@ -125,14 +137,14 @@ impl EventQueue {
     #[cfg(test)]
     fn pop(&mut self) -> Option<Event> {
         let mut kind = EventKind::Fault(0);
-        self.pop_into(&mut kind).map(|time_us| Event { time_us, kind })
+        self.pop_into(&mut kind, Micros::MAX).map(|time_us| Event { time_us, kind })
     }
     #[inline]
     pub fn peek_time(&self) -> Option<Micros> {
         if self.now.is_empty() { self.heap.peek().map(time_of) } else { Some(self.instant) }
     }
     pub fn len(&self) -> usize {
-        self.heap.len() + self.now.len()
+        self.heap.len() + self.now.len() - self.now_head
     }
 }
 

@@ -1,8 +1,8 @@
 //! The trace: small, plain records of what happened, for renderers, checkers and hashes.
 //!
 //! Every record goes to the invariant checkers. A renderer's sink gets them too, but
-//! may ask for a sample: then only every n-th request's messages are passed on (the same
-//! requests every time), while node, fault and end-of-request records always are.
+//! may ask for a sample: then only every n-th request's messages and end are passed on
+//! (the same requests every time), while node and fault records always are.
 
 use crate::ledger::Outcome;
 use crate::msg::{Msg, NodeId, ReqId};
@@ -55,11 +55,13 @@ impl Record {
         }
     }
 
-    /// What a sample of the messages keeps or leaves out together: a message's request,
-    /// or for a message of none (a connection's frames), its key with the top bit set.
-    /// Health checks, and records that are not messages, are never sampled out.
+    /// What a sample of the messages keeps or leaves out together: a message's request
+    /// (and the request's end, which goes with it), or for a message of none (a
+    /// connection's frames), its key with the top bit set. Health checks, node states and
+    /// faults are never sampled out.
     pub fn thread(&self) -> Option<u64> {
         match self {
+            Record::End { req, .. } => Some(req.0),
             Record::Send { msg, .. } | Record::Bounce { msg, .. } | Record::Drop { msg, .. } => {
                 let health = matches!(msg.kind, crate::msg::Kind::HealthCheck | crate::msg::Kind::HealthReply);
                 (!health).then_some(if msg.req.0 != 0 { msg.req.0 } else { msg.key | 1 << 63 })
@@ -152,6 +154,14 @@ impl RingSink {
     pub fn new(capacity: usize) -> Self {
         RingSink { records: VecDeque::with_capacity(capacity.min(1 << 16)), capacity, seen: 0 }
     }
+    /// Takes `rs` in order, as `record` would one by one, in two block copies at most.
+    pub fn record_all(&mut self, rs: &[Record]) {
+        self.seen += rs.len() as u64;
+        let rs = &rs[rs.len().saturating_sub(self.capacity)..];
+        let over = (self.records.len() + rs.len()).saturating_sub(self.capacity);
+        self.records.drain(..over);
+        self.records.extend(rs);
+    }
     /// Hands over what arrived since the last call.
     pub fn drain(&mut self) -> impl Iterator<Item = Record> + '_ {
         self.records.drain(..)
@@ -172,4 +182,42 @@ impl TraceSink for RingSink {
 #[inline]
 pub fn sampled(req: ReqId, every: u32) -> bool {
     every <= 1 || mix64(req.0) % u64::from(every) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end(i: u64) -> Record {
+        Record::End { t: i, req: ReqId(i), outcome: Outcome::Completed, latency_us: 1 }
+    }
+
+    /// Taking a batch at once keeps what taking its records one by one keeps, whether the
+    /// batch fits, overflows the ring, or is larger than the ring itself.
+    #[test]
+    fn a_batch_is_kept_as_its_records_one_by_one() {
+        let (mut one, mut all) = (RingSink::new(100), RingSink::new(100));
+        let mut next = 0;
+        for n in [30, 50, 40, 250, 0, 7, 100] {
+            let batch: Vec<Record> = (next..next + n).map(end).collect();
+            next += n;
+            batch.iter().for_each(|r| one.record(r));
+            all.record_all(&batch);
+            assert_eq!((&one.records, one.seen), (&all.records, all.seen), "after a batch of {n}");
+        }
+        assert_eq!(all.records.len(), 100);
+        let drained: Vec<Record> = all.drain().collect();
+        assert_eq!(drained.first(), Some(&end(next - 100)));
+    }
+
+    /// A request's end goes with its messages in a sample; faults and node states never
+    /// leave it.
+    #[test]
+    fn an_end_is_sampled_with_its_request() {
+        let msg = Msg::new(crate::msg::Kind::Request, ReqId(42));
+        let send = Record::Send { t0: 0, t1: 1, from: 0, to: 1, msg };
+        assert_eq!(end(42).thread(), send.thread());
+        assert_eq!(Record::Fault { t: 0, index: 0 }.thread(), None);
+        assert_eq!(Record::State { t: 0, node: 0, state: 1 }.thread(), None);
+    }
 }

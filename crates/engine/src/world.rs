@@ -298,9 +298,7 @@ impl World {
 
     /// Runs every event up to and including `t`, then sets the clock to `t`.
     pub fn run_until(&mut self, t: Micros) {
-        while self.core.queue.peek_time().is_some_and(|e| e <= t) {
-            self.advance();
-        }
+        while self.advance(t) {}
         self.core.flush();
         self.core.now = self.core.now.max(t);
     }
@@ -308,22 +306,21 @@ impl World {
     /// Runs events due up to `t` while arrivals stay open and fewer than `stop` events
     /// have run in all (a run's hot loop).
     pub fn run_open_until(&mut self, t: Micros, stop: u64) {
-        while self.events < stop && self.arrivals_open() && self.core.queue.peek_time().is_some_and(|e| e <= t) {
-            self.advance();
-        }
+        while self.events < stop && self.arrivals_open() && self.advance(t) {}
         self.core.flush();
     }
 
     /// Processes the next event; false when there is none.
     pub fn step(&mut self) -> bool {
-        let stepped = self.advance();
+        let stepped = self.advance(Micros::MAX);
         self.core.flush();
         stepped
     }
 
-    /// `step` without handing the trace on: the loops flush once at their end.
-    fn advance(&mut self) -> bool {
-        let Some(t) = self.core.queue.pop_into(&mut self.event) else { return false };
+    /// Processes the next event if it is due by `until`, without handing the trace on
+    /// (the loops flush once at their end); false when there is none so soon.
+    fn advance(&mut self, until: Micros) -> bool {
+        let Some(t) = self.core.queue.pop_into(&mut self.event, until) else { return false };
         self.core.now = t;
         self.events += 1;
         match self.event {

@@ -225,8 +225,10 @@ impl Core {
         }
         if let Some(ring) = &mut self.ring {
             let every = self.sample_every;
-            for r in &records {
-                if every <= 1 || r.thread().is_none_or(|t| sampled(crate::msg::ReqId(t), every)) {
+            if every <= 1 {
+                ring.record_all(&records);
+            } else {
+                for r in records.iter().filter(|r| r.thread().is_none_or(|t| sampled(crate::msg::ReqId(t), every))) {
                     ring.record(r);
                 }
             }

@@ -10,15 +10,25 @@ use crate::time::Micros;
 use std::any::Any;
 use std::collections::VecDeque;
 
+/// A request at the server and who sent it. The message first: copied whole, it moves
+/// in the aligned chunks it was written in (as a `(NodeId, Msg)` tuple it was copied from
+/// the middle of its padding, and reading it back stalled the CPU on every job).
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Job {
+    msg: Msg,
+    from: NodeId,
+}
+
 pub struct Server {
     workers: u32,
     queue_limit: u32,
     service: Dist,
     /// Relative speed: service times are divided by it.
     speed: f64,
-    in_service: Vec<Option<(NodeId, Msg)>>,
+    in_service: Vec<Option<Job>>,
     idle: Vec<u32>,
-    queue: VecDeque<(NodeId, Msg)>,
+    queue: VecDeque<Job>,
     pub completed: u64,
     pub rejected: u64,
     pub queue_max: u32,
@@ -98,8 +108,8 @@ impl Server {
         self.last_change_us = now;
     }
 
-    fn begin(&mut self, ctx: &mut Ctx, worker: u32, from: NodeId, msg: Msg) {
-        self.in_service[worker as usize] = Some((from, msg));
+    fn begin(&mut self, ctx: &mut Ctx, worker: u32, job: Job) {
+        self.in_service[worker as usize] = Some(job);
         let raw = self.service.sample(ctx.rng);
         let us = if self.speed == 1.0 { raw } else { (raw as f64 / self.speed).round() as Micros };
         ctx.set_timer(ctx.work(us), u64::from(worker));
@@ -113,9 +123,9 @@ impl Component for Server {
                 self.arrived += 1;
                 self.account(ctx.now());
                 if let Some(worker) = self.idle.pop() {
-                    self.begin(ctx, worker, from, msg);
+                    self.begin(ctx, worker, Job { msg, from });
                 } else if (self.queue.len() as u32) < self.queue_limit {
-                    self.queue.push_back((from, msg));
+                    self.queue.push_back(Job { msg, from });
                     self.queue_max = self.queue_max.max(self.queue.len() as u32);
                 } else {
                     self.rejected += 1;
@@ -129,20 +139,19 @@ impl Component for Server {
 
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
         let worker = token as u32;
-        let Some((from, msg)) = self.in_service[worker as usize].take() else { return };
+        let Some(Job { msg, from }) = self.in_service[worker as usize].take() else { return };
         self.account(ctx.now());
         self.completed += 1;
         let reply = self.apply(msg);
         ctx.send(from, reply);
         match self.queue.pop_front() {
-            Some((next_from, next)) => self.begin(ctx, worker, next_from, next),
+            Some(next) => self.begin(ctx, worker, next),
             None => self.idle.push(worker),
         }
     }
 
     fn on_crash(&mut self, held: &mut Vec<(NodeId, Msg)>) {
-        held.extend(self.in_service.iter_mut().filter_map(Option::take));
-        held.extend(self.queue.drain(..));
+        held.extend(self.in_service.iter_mut().filter_map(Option::take).chain(self.queue.drain(..)).map(|j| (j.from, j.msg)));
         self.idle = (0..self.workers).rev().collect();
     }
 
