@@ -77,7 +77,7 @@ impl Dist {
             Dist::Pareto { scale_us, shape } => scale_us as f64 * libm::pow(rng.unit(), -1.0 / shape),
         };
         // Bounded so that a heavy tail cannot overflow virtual time.
-        x.round().min(1e13) as Micros
+        crate::num::round_micros(x.min(1e13))
     }
 
     /// A distribution with this one's mean and the given coefficient of variation

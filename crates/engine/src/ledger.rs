@@ -49,11 +49,17 @@ impl Counts {
 /// number in flight, not the number ever sent.
 #[derive(Default)]
 pub struct Ledger {
-    start_us: Vec<Micros>,
-    generation: Vec<u32>,
-    open: Vec<bool>,
+    slots: Vec<Slot>,
     free: Vec<u32>,
     counts: Counts,
+}
+
+/// A request's place: when it was sent, and which request holds it now.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    start_us: Micros,
+    generation: u32,
+    open: bool,
 }
 
 impl Ledger {
@@ -61,23 +67,21 @@ impl Ledger {
         let slot = match self.free.pop() {
             Some(s) => s as usize,
             None => {
-                self.start_us.push(0);
-                self.generation.push(0);
-                self.open.push(false);
-                self.start_us.len() - 1
+                self.slots.push(Slot::default());
+                self.slots.len() - 1
             }
         };
-        self.start_us[slot] = now;
-        self.open[slot] = true;
+        let s = &mut self.slots[slot];
+        s.start_us = now;
+        s.open = true;
         self.counts.sent += 1;
         self.counts.in_flight += 1;
-        ReqId(u64::from(self.generation[slot]) << 32 | slot as u64)
+        ReqId(u64::from(s.generation) << 32 | slot as u64)
     }
 
     #[inline]
     pub fn is_open(&self, req: ReqId) -> bool {
-        let s = req.slot();
-        s < self.open.len() && self.open[s] && self.generation[s] == req.generation()
+        self.slots.get(req.slot()).is_some_and(|s| s.open && s.generation == req.generation())
     }
 
     /// Ends `req`; returns its latency, or `None` if it was not open (a bug in a component).
@@ -85,10 +89,11 @@ impl Ledger {
         if !self.is_open(req) {
             return None;
         }
-        let s = req.slot();
-        self.open[s] = false;
-        self.generation[s] = self.generation[s].wrapping_add(1);
-        self.free.push(s as u32);
+        let slot = &mut self.slots[req.slot()];
+        slot.open = false;
+        slot.generation = slot.generation.wrapping_add(1);
+        let start_us = slot.start_us;
+        self.free.push(req.slot() as u32);
         self.counts.in_flight -= 1;
         match outcome {
             Outcome::Completed => self.counts.completed += 1,
@@ -97,7 +102,7 @@ impl Ledger {
             Outcome::TimedOut => self.counts.timed_out += 1,
         }
         debug_assert!(self.counts.balanced());
-        Some(now - self.start_us[s])
+        Some(now - start_us)
     }
 
     pub fn counts(&self) -> Counts {
@@ -111,7 +116,7 @@ impl Ledger {
 
     /// How many slots exist: the most requests ever in flight at once.
     pub fn slots(&self) -> usize {
-        self.start_us.len()
+        self.slots.len()
     }
 }
 

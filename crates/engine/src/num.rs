@@ -233,8 +233,37 @@ pub fn cos_turns(x: f64) -> f64 {
     }
 }
 
+/// `x.round() as u64` (half away from zero) for `x >= 0`, without libm's call and without
+/// a branch on the fraction (which is a coin toss for random durations): below 2^52 the
+/// part of `x` under its whole part is exact in floating point; above, `x` is whole.
+#[inline]
+pub fn round_micros(x: f64) -> u64 {
+    debug_assert!(!(x < 0.0), "round_micros({x})");
+    if !(x < 4_503_599_627_370_496.0) {
+        return x as u64;
+    }
+    let whole = x as i64;
+    (whole + i64::from(x - whole as f64 >= 0.5)) as u64
+}
+
 #[cfg(test)]
 mod tests {
+    /// The same whole number as std's `round`, at halves, just under and over them, and
+    /// from small fractions to where every f64 is whole.
+    #[test]
+    fn round_micros_rounds_as_std() {
+        let mut rng = crate::rng::Rng::new(3, "round");
+        let mut xs = vec![0.0, 0.5, 1.5, 2.5, 0.49999999999999994, 4_503_599_627_370_495.5, 4_503_599_627_370_496.0, 1e13, 1e19, f64::NAN];
+        for _ in 0..20_000 {
+            let whole = rng.below(1 << 40) as f64;
+            let x = whole + 0.5;
+            xs.extend([x, f64::from_bits(x.to_bits() - 1), f64::from_bits(x.to_bits() + 1), rng.unit() * 1e7, rng.unit()]);
+        }
+        for x in xs {
+            assert_eq!(round_micros(x), x.round() as u64, "{x:?}");
+        }
+    }
+
     use super::{Fixed, Short, parse_f64};
 
     #[test]

@@ -298,27 +298,35 @@ impl World {
 
     /// Runs every event up to and including `t`, then sets the clock to `t`.
     pub fn run_until(&mut self, t: Micros) {
-        while self.advance(t) {}
-        self.core.flush();
+        self.run(t, u64::MAX, false);
         self.core.now = self.core.now.max(t);
     }
 
     /// Runs events due up to `t` while arrivals stay open and fewer than `stop` events
     /// have run in all (a run's hot loop).
     pub fn run_open_until(&mut self, t: Micros, stop: u64) {
-        while self.events < stop && self.arrivals_open() && self.advance(t) {}
-        self.core.flush();
+        self.run(t, stop, true);
     }
 
     /// Processes the next event; false when there is none.
     pub fn step(&mut self) -> bool {
-        let stepped = self.advance(Micros::MAX);
-        self.core.flush();
-        stepped
+        let before = self.events;
+        self.run(Micros::MAX, before + 1, false);
+        self.events > before
     }
 
-    /// Processes the next event if it is due by `until`, without handing the trace on
-    /// (the loops flush once at their end); false when there is none so soon.
+    /// The one loop every way of running goes through: events due by `until` while
+    /// fewer than `stop` have run in all (and, if `while_open`, while arrivals are open);
+    /// then the trace goes to the checkers and sinks. Each event's handling is inlined
+    /// here, once.
+    #[inline(never)]
+    fn run(&mut self, until: Micros, stop: u64, while_open: bool) {
+        while self.events < stop && (!while_open || self.arrivals_open()) && self.advance(until) {}
+        self.core.flush();
+    }
+
+    /// Processes the next event if it is due by `until`; false when there is none so soon.
+    #[inline(always)]
     fn advance(&mut self, until: Micros) -> bool {
         let Some(t) = self.core.queue.pop_into(&mut self.event, until) else { return false };
         self.core.now = t;

@@ -150,7 +150,7 @@ impl Source {
             return; // silent until a rate is set
         }
         self.next_arrival_us += self.rng.exp(1e6 / (self.rate_per_s * self.shape.max_factor_with(self.spike)));
-        let at = self.next_arrival_us.round() as Micros;
+        let at = crate::num::round_micros(self.next_arrival_us);
         ctx.set_timer(at.saturating_sub(ctx.now()), self.generation << 1);
     }
 
