@@ -158,8 +158,9 @@ impl RingSink {
     pub fn record_all(&mut self, rs: &[Record]) {
         self.seen += rs.len() as u64;
         let rs = &rs[rs.len().saturating_sub(self.capacity)..];
-        let over = (self.records.len() + rs.len()).saturating_sub(self.capacity);
-        self.records.drain(..over);
+        for _ in self.capacity - rs.len()..self.records.len() {
+            self.records.pop_front();
+        }
         self.records.extend(rs);
     }
     /// Hands over what arrived since the last call.

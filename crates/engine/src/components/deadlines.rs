@@ -3,12 +3,10 @@
 
 use crate::component::Ctx;
 use crate::time::Micros;
+use std::collections::VecDeque;
 
 pub struct Deadlines {
-    /// In time order from `head` on; what is before `head` has fired or was dropped, and
-    /// is cut off once it is half the list (a plain list pushes cheaper than a ring).
-    fifo: Vec<(Micros, u64)>,
-    head: usize,
+    fifo: VecDeque<(Micros, u64)>,
     /// When the earliest timer this helper has set will fire.
     armed_at: Option<Micros>,
     timer_token: u64,
@@ -19,17 +17,17 @@ pub struct Deadlines {
 impl Deadlines {
     /// `timer_token` is the token this helper's timer fires with; the owner routes it here.
     pub fn new(timer_token: u64) -> Self {
-        Deadlines { fifo: Vec::new(), head: 0, armed_at: None, timer_token, spare: Vec::new() }
+        Deadlines { fifo: VecDeque::new(), armed_at: None, timer_token, spare: Vec::new() }
     }
 
     pub fn add(&mut self, ctx: &mut Ctx, after_us: Micros, token: u64) {
         let at = ctx.now() + after_us;
         // Equal lengths keep the FIFO sorted, so this is nearly always a push at the back;
         // anything else is placed where it belongs.
-        if self.fifo.last().is_none_or(|(t, _)| *t <= at) {
-            self.fifo.push((at, token));
+        if self.fifo.back().is_none_or(|(t, _)| *t <= at) {
+            self.fifo.push_back((at, token));
         } else {
-            let pos = self.head + self.fifo[self.head..].partition_point(|(t, _)| *t <= at);
+            let pos = self.fifo.partition_point(|(t, _)| *t <= at);
             self.fifo.insert(pos, (at, token));
         }
         if self.armed_at.is_none_or(|a| at < a) {
@@ -44,26 +42,22 @@ impl Deadlines {
     pub fn fire(&mut self, ctx: &mut Ctx, pending: impl Fn(&Ctx, u64) -> bool) -> Vec<u64> {
         let mut expired = std::mem::take(&mut self.spare);
         let now = ctx.now();
-        while let Some(&(at, token)) = self.fifo.get(self.head) {
+        while let Some(&(at, token)) = self.fifo.front() {
             if at <= now {
-                self.head += 1;
+                self.fifo.pop_front();
                 if pending(ctx, token) {
                     expired.push(token);
                 }
             } else if !pending(ctx, token) {
-                self.head += 1;
+                self.fifo.pop_front();
             } else {
                 break;
             }
         }
-        if self.head * 2 >= self.fifo.len() {
-            self.fifo.drain(..self.head);
-            self.head = 0;
-        }
         if self.armed_at.is_some_and(|a| a <= now) {
             self.armed_at = None;
         }
-        if let Some(&(at, _)) = self.fifo.get(self.head)
+        if let Some(&(at, _)) = self.fifo.front()
             && self.armed_at.is_none_or(|a| at < a)
         {
             ctx.set_timer(at - now, self.timer_token);
@@ -80,15 +74,14 @@ impl Deadlines {
 
     pub fn clear(&mut self) {
         self.fifo.clear();
-        self.head = 0;
         self.armed_at = None;
     }
 
     pub fn len(&self) -> usize {
-        self.fifo.len() - self.head
+        self.fifo.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.fifo.is_empty()
     }
 }

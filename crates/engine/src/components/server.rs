@@ -151,7 +151,12 @@ impl Component for Server {
     }
 
     fn on_crash(&mut self, held: &mut Vec<(NodeId, Msg)>) {
-        held.extend(self.in_service.iter_mut().filter_map(Option::take).chain(self.queue.drain(..)).map(|j| (j.from, j.msg)));
+        for job in self.in_service.iter_mut().filter_map(Option::take) {
+            held.push((job.from, job.msg));
+        }
+        while let Some(job) = self.queue.pop_front() {
+            held.push((job.from, job.msg));
+        }
         self.idle = (0..self.workers).rev().collect();
     }
 
