@@ -83,12 +83,13 @@ pub struct Balancer {
     weights: Vec<f64>,
     /// Requests forwarded to each server and not yet answered.
     pub outstanding: Vec<u32>,
-    pub healthy: Vec<bool>,
+    healthy: Vec<bool>,
     awaiting_check: Vec<bool>,
     health_interval_us: Option<Micros>,
     timeout_us: Micros,
     rr_next: usize,
     wrr_current: Vec<f64>,
+    /// The healthy servers, in order: what the policies choose among.
     candidates: Vec<u32>,
     latency: Vec<PeakEwma>,
     /// Its index travels in the forwarded message's tag and comes back in the answer.
@@ -112,7 +113,7 @@ impl Balancer {
             timeout_us,
             rr_next: 0,
             wrr_current: vec![0.0; n],
-            candidates: Vec::with_capacity(n),
+            candidates: (0..n as u32).collect(),
             latency: vec![PeakEwma::default(); n],
             pending: Slab::default(),
             deadlines: Deadlines::new(DEADLINE),
@@ -128,10 +129,6 @@ impl Balancer {
     /// The server for a request with `key`, among the healthy ones; `None` if none is.
     fn pick(&mut self, ctx: &mut Ctx, key: u64) -> Option<usize> {
         let n = self.servers.len();
-        if self.candidates.len() != n || self.candidates.iter().any(|i| !self.healthy[*i as usize]) {
-            self.candidates.clear();
-            self.candidates.extend((0..n as u32).filter(|i| self.healthy[*i as usize]));
-        }
         let c = &self.candidates;
         if c.is_empty() {
             return None;
@@ -213,11 +210,21 @@ impl Balancer {
         ctx.send(client, Msg::new(kind, req));
     }
 
+    /// Marks server `i` healthy or not, keeping the candidates in step.
+    fn set_healthy(&mut self, i: usize, healthy: bool) {
+        if self.healthy[i] != healthy {
+            self.healthy[i] = healthy;
+            let healthy = &self.healthy;
+            self.candidates.clear();
+            self.candidates.extend((0..healthy.len() as u32).filter(|i| healthy[*i as usize]));
+        }
+    }
+
     fn health_round(&mut self, ctx: &mut Ctx) {
         for i in 0..self.servers.len() {
             if self.awaiting_check[i] {
                 // No answer since the last round: the server is down or unreachable.
-                self.healthy[i] = false;
+                self.set_healthy(i, false);
             }
             self.awaiting_check[i] = true;
             ctx.send(self.servers[i], Msg { kind: Kind::HealthCheck, req: NO_REQUEST, key: i as u64, tag: 0, value: 0 });
@@ -250,7 +257,7 @@ impl Component for Balancer {
             Kind::HealthReply => {
                 if let Some(i) = self.server_index(from) {
                     self.awaiting_check[i] = false;
-                    self.healthy[i] = true;
+                    self.set_healthy(i, true);
                 }
             }
             _ => {}
@@ -275,7 +282,7 @@ impl Component for Balancer {
         match msg.kind {
             Kind::HealthCheck => {
                 if let Some(i) = self.server_index(to) {
-                    self.healthy[i] = false;
+                    self.set_healthy(i, false);
                     self.awaiting_check[i] = false;
                 }
             }
