@@ -113,7 +113,7 @@ impl Core {
             self.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Loss });
         } else {
             let t1 = now + self.hop_latency.sample(&mut self.net_rng);
-            self.queue.push(t1, EventKind::Deliver { from, to, msg });
+            self.queue.push_in_order(t1, EventKind::Deliver { from, to, msg });
             self.emit(Record::Send { t0: now, t1, from, to, msg });
         }
     }
@@ -138,7 +138,7 @@ impl Core {
     /// `msg` was sent to `dead`, whose process is gone: `to` hears so one hop later.
     pub(crate) fn bounce(&mut self, dead: NodeId, to: NodeId, msg: Msg) {
         let t1 = self.now + self.hop_latency.sample(&mut self.net_rng);
-        self.queue.push(t1, EventKind::Bounce { dead, to, msg });
+        self.queue.push_in_order(t1, EventKind::Bounce { dead, to, msg });
         self.emit(Record::Bounce { t0: self.now, t1, from: dead, to, msg });
     }
 
