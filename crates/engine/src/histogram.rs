@@ -10,6 +10,10 @@ const BUCKETS: usize = SUB + (64 - SUB_BITS as usize) * SUB;
 #[derive(Clone)]
 pub struct Histogram {
     counts: Box<[u64]>,
+    /// Bit `i % 64` of word `i / 64`: whether bucket `i` holds anything. A histogram of a
+    /// short window holds a few values spread over many buckets; reading and clearing
+    /// it then costs what it holds, not the span of its buckets.
+    used: Box<[u64]>,
     count: u64,
     sum: u128,
     max: Micros,
@@ -48,7 +52,7 @@ impl Default for Histogram {
 
 impl Histogram {
     pub fn new() -> Self {
-        Histogram { counts: vec![0; BUCKETS].into_boxed_slice(), count: 0, sum: 0, max: 0, lo: BUCKETS, hi: 0 }
+        Histogram { counts: vec![0; BUCKETS].into_boxed_slice(), used: vec![0; BUCKETS.div_ceil(64)].into_boxed_slice(), count: 0, sum: 0, max: 0, lo: BUCKETS, hi: 0 }
     }
 
     #[inline]
@@ -61,6 +65,7 @@ impl Histogram {
     pub fn record_n(&mut self, v: Micros, n: u64) {
         let i = index_of(v);
         self.counts[i] += n;
+        self.used[i / 64] |= 1 << (i % 64);
         self.count += n;
         self.sum += u128::from(v) * u128::from(n);
         self.max = self.max.max(v);
@@ -101,16 +106,14 @@ impl Histogram {
         // Bucket indices first, values after: the scan stays a few integer operations a bucket.
         let mut found = [usize::MAX; N];
         let (mut k, mut seen) = (0, 0);
-        for i in self.lo..=self.hi {
+        Self::each_used(&self.used, self.lo, self.hi, |i| {
             seen += self.counts[i];
             while k < N && seen >= ranks[k] {
                 found[k] = i;
                 k += 1;
             }
-            if k == N {
-                break;
-            }
-        }
+            k < N
+        });
         for (o, i) in out.iter_mut().zip(found) {
             if i != usize::MAX {
                 *o = value_at(i).min(self.max as f64);
@@ -119,11 +122,32 @@ impl Histogram {
         out
     }
 
-    pub fn clear(&mut self) {
-        if self.lo <= self.hi {
-            self.counts[self.lo..=self.hi].fill(0);
+    /// Calls `f` on each bucket that holds anything, in order, while it returns true.
+    fn each_used(used: &[u64], lo: usize, hi: usize, mut f: impl FnMut(usize) -> bool) {
+        if lo > hi {
+            return;
         }
-        *self = Histogram { counts: std::mem::take(&mut self.counts), count: 0, sum: 0, max: 0, lo: BUCKETS, hi: 0 };
+        for w in lo / 64..=hi / 64 {
+            let mut bits = used[w];
+            while bits != 0 {
+                if !f(w * 64 + bits.trailing_zeros() as usize) {
+                    return;
+                }
+                bits &= bits - 1;
+            }
+        }
+    }
+
+    pub fn clear(&mut self) {
+        let counts = &mut self.counts;
+        Self::each_used(&self.used, self.lo, self.hi, |i| {
+            counts[i] = 0;
+            true
+        });
+        if self.lo <= self.hi {
+            self.used[self.lo / 64..=self.hi / 64].fill(0);
+        }
+        *self = Histogram { counts: std::mem::take(&mut self.counts), used: std::mem::take(&mut self.used), count: 0, sum: 0, max: 0, lo: BUCKETS, hi: 0 };
     }
 }
 
@@ -167,8 +191,11 @@ mod tests {
     #[test]
     fn quantiles_in_one_pass_match_the_sorted_sample() {
         let mut rng = crate::rng::Rng::new(3, "histogram");
-        for n in [1usize, 2, 3, 10, 99, 5000] {
-            let mut h = Histogram::new();
+        // One histogram, cleared between samples as a series window is: what a clear
+        // leaves behind must not show in the next.
+        let mut h = Histogram::new();
+        for n in [1usize, 2, 3, 10, 99, 5000, 4, 1] {
+            h.clear();
             let mut values: Vec<u64> = (0..n).map(|_| rng.exp(20_000.0) as u64).collect();
             values.iter().for_each(|v| h.record(*v));
             values.sort_unstable();
