@@ -310,6 +310,8 @@ impl Component for Consumer {
 #[derive(Default)]
 struct Applied {
     seen: VecDeque<bool>,
+    /// How many of `seen` are false.
+    unseen: u64,
     base: u32,
     lost_before_base: u64,
 }
@@ -342,10 +344,11 @@ impl Sink {
         let a = &self.applied[p];
         // Counted over the two plain slices, which the compiler can do many at a time (a
         // chart sample asks this of every partition's few thousand offsets).
-        let n = committed.saturating_sub(a.base) as usize;
-        let (front, back) = a.seen.as_slices();
-        let unseen = |s: &[bool]| s.iter().map(|seen| u32::from(!*seen)).sum::<u32>() as usize;
-        let window = (unseen(&front[..n.min(front.len())]) + unseen(&back[..n.saturating_sub(front.len()).min(back.len())])) as u64;
+        // All the unapplied offsets kept, less those from the commit on: the few written
+        // since the last commit, where a chart sample would otherwise count thousands.
+        let n = (committed.saturating_sub(a.base) as usize).min(a.seen.len());
+        let window = a.unseen - a.seen.range(n..).filter(|seen| !**seen).count() as u64;
+        debug_assert_eq!(window, a.seen.range(..n).filter(|seen| !**seen).count() as u64, "the count of unapplied offsets kept");
         // Offsets past what was ever written here count too, up to the commit.
         let beyond = u64::from(committed.saturating_sub(a.base + a.seen.len() as u32));
         a.lost_before_base + window + beyond
@@ -365,12 +368,17 @@ impl Component for Sink {
         } else {
             let i = (offset - a.base) as usize;
             if a.seen.len() <= i {
+                a.unseen += (i + 1 - a.seen.len()) as u64;
                 a.seen.resize(i + 1, false);
             }
-            std::mem::replace(&mut a.seen[i], true)
+            let seen = std::mem::replace(&mut a.seen[i], true);
+            a.unseen -= u64::from(!seen);
+            seen
         };
         while a.seen.len() > KEEP {
-            a.lost_before_base += u64::from(!a.seen.pop_front().expect("kept"));
+            let lost = u64::from(!a.seen.pop_front().expect("kept"));
+            a.lost_before_base += lost;
+            a.unseen -= lost;
             a.base += 1;
         }
         if seen && self.idempotent {
