@@ -63,7 +63,7 @@ pub(crate) struct EventQueue {
     /// Later events pushed in order of time (messages on a network whose delay is the
     /// same for all): a plain queue ordered as the heap orders, by `(time, seq)` keys of
     /// the same form, so that these cost no sifting.
-    lane: VecDeque<(u128, EventKind)>,
+    lane: VecDeque<(Entry, EventKind)>,
     /// The time of the last event popped.
     instant: Micros,
 }
@@ -86,9 +86,9 @@ impl EventQueue {
     /// this way (a message, when every hop takes as long): it joins the lane when it is.
     #[inline(always)]
     pub fn push_in_order(&mut self, time_us: Micros, kind: EventKind) {
-        if time_us != self.instant && self.lane.back().is_none_or(|(k, _)| (k >> 64) as Micros <= time_us) {
+        if time_us != self.instant && self.lane.back().is_none_or(|(k, _)| time_of(k) <= time_us) {
             let seq = self.next_seq();
-            self.lane.push_back((entry(time_us, seq, 0).0, kind));
+            self.lane.push_back((entry(time_us, seq, 0), kind));
         } else {
             self.push(time_us, kind);
         }
@@ -126,11 +126,11 @@ impl EventQueue {
         let (mut h, mut seq, mut fresh) = (0, 0, Vec::with_capacity(held.len()));
         // The heap's and the lane's keys in one order, the lane's being in order already.
         for (k, _) in self.lane.iter_mut() {
-            while h < held.len() && held[h].0 < *k {
+            while h < held.len() && held[h].0 < k.0 {
                 fresh.push(entry(time_of(&held[h]), seq, slot_of(&held[h])));
                 (h, seq) = (h + 1, seq + 1);
             }
-            *k = entry((*k >> 64) as Micros, seq, 0).0;
+            *k = entry(time_of(k), seq, 0);
             seq += 1;
         }
         for e in &held[h..] {
@@ -152,7 +152,7 @@ impl EventQueue {
         if let Some(kind) = self.now.get(self.now_head)
             && self.instant <= until
             && self.heap.peek().is_none_or(|e| time_of(e) > self.instant)
-            && lane.is_none_or(|k| (k >> 64) as Micros > self.instant)
+            && lane.is_none_or(|k| time_of(&k) > self.instant)
         {
             *out = *kind;
             self.now_head += 1;
@@ -163,9 +163,9 @@ impl EventQueue {
             return Some(self.instant);
         }
         if let Some(k) = lane
-            && self.heap.peek().is_none_or(|e| e.0 > k)
+            && self.heap.peek().is_none_or(|e| e.0 > k.0)
         {
-            let time_us = (k >> 64) as Micros;
+            let time_us = time_of(&k);
             if time_us > until {
                 return None;
             }
@@ -194,7 +194,7 @@ impl EventQueue {
         if !self.now.is_empty() {
             return Some(self.instant);
         }
-        let lane = self.lane.front().map(|(k, _)| (k >> 64) as Micros);
+        let lane = self.lane.front().map(|(k, _)| time_of(k));
         match (self.heap.peek().map(time_of), lane) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
