@@ -51,7 +51,7 @@ fn messages_sent(spec: &clusterlab_sim::RunSpec, from: u64, to: u64) -> usize {
     *sim.world.ring_mut() = Some(clusterlab_sim::trace::RingSink::new(1 << 24));
     sim.run();
     let ring = sim.world.ring_mut().take().unwrap();
-    ring.records.iter().filter_map(|r| r.message()).filter(|m| (from..to).contains(&m.0)).count()
+    ring.iter().filter_map(|r| r.message()).filter(|m| (from..to).contains(&m.0)).count()
 }
 
 /// `--diagram FROM..TO FILE`: an SVG document with one arrow for every message sent in the

@@ -144,38 +144,92 @@ impl TraceSink for HashSink {
 pub const PAGE_RING_CAPACITY: usize = 65_536;
 
 /// Keeps the most recent `capacity` records: memory stays bounded however long the run.
+///
+/// The records are held in the batches the world hands over whole (`take_batch`), never
+/// copied: the world's next batch is written straight into the memory of the oldest one
+/// let go. (Copying every batch into one big ring cost a tenth of a run's time, most of
+/// it the burst of writes to memory far from the cache.)
 pub struct RingSink {
-    pub records: VecDeque<Record>,
+    /// Oldest first; the first `skip` records of the front one are let go already.
+    chunks: VecDeque<Vec<Record>>,
+    skip: usize,
+    len: usize,
+    /// Emptied batches, for reuse.
+    spare: Vec<Vec<Record>>,
     pub capacity: usize,
     pub seen: u64,
 }
 
+/// The records a batch holds at most when a sink takes them one by one.
+const CHUNK: usize = 256;
+
 impl RingSink {
     pub fn new(capacity: usize) -> Self {
-        RingSink { records: VecDeque::with_capacity(capacity.min(1 << 16)), capacity, seen: 0 }
+        RingSink { chunks: VecDeque::new(), skip: 0, len: 0, spare: Vec::new(), capacity, seen: 0 }
     }
-    /// Takes `rs` in order, as `record` would one by one, in two block copies at most.
-    pub fn record_all(&mut self, rs: &[Record]) {
-        self.seen += rs.len() as u64;
-        let rs = &rs[rs.len().saturating_sub(self.capacity)..];
-        for _ in self.capacity - rs.len()..self.records.len() {
-            self.records.pop_front();
+
+    /// How many records are held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The records held, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Record> + '_ {
+        self.chunks.iter().enumerate().flat_map(|(i, c)| &c[if i == 0 { self.skip } else { 0 }..])
+    }
+
+    /// Keeps `batch` as it stands, as `record` would keep its records one by one; gives
+    /// back an empty list for the next batch.
+    pub fn take_batch(&mut self, batch: Vec<Record>) -> Vec<Record> {
+        if batch.is_empty() {
+            return batch;
         }
-        self.records.extend(rs);
+        let room = batch.capacity();
+        self.seen += batch.len() as u64;
+        self.len += batch.len();
+        self.chunks.push_back(batch);
+        self.trim();
+        self.spare.pop().unwrap_or_else(|| Vec::with_capacity(room))
     }
+
+    /// Lets the oldest records go until at most `capacity` are held.
+    fn trim(&mut self) {
+        while self.len > self.capacity {
+            let front = self.chunks[0].len() - self.skip;
+            if self.len - front >= self.capacity {
+                let mut gone = self.chunks.pop_front().expect("records are held");
+                gone.clear();
+                self.spare.push(gone);
+                (self.len, self.skip) = (self.len - front, 0);
+            } else {
+                self.skip += self.len - self.capacity;
+                self.len = self.capacity;
+            }
+        }
+    }
+
     /// Hands over what arrived since the last call.
     pub fn drain(&mut self) -> impl Iterator<Item = Record> + '_ {
-        self.records.drain(..)
+        let skip = std::mem::take(&mut self.skip);
+        self.len = 0;
+        std::mem::take(&mut self.chunks).into_iter().enumerate().flat_map(move |(i, c)| c.into_iter().skip(if i == 0 { skip } else { 0 }))
     }
 }
 
 impl TraceSink for RingSink {
     fn record(&mut self, r: &Record) {
-        if self.records.len() == self.capacity {
-            self.records.pop_front();
+        if self.chunks.back().is_none_or(|c| c.len() >= CHUNK) {
+            let fresh = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK));
+            self.chunks.push_back(fresh);
         }
-        self.records.push_back(*r);
+        self.chunks.back_mut().expect("pushed above").push(*r);
         self.seen += 1;
+        self.len += 1;
+        self.trim();
     }
 }
 
@@ -205,12 +259,28 @@ mod tests {
             let batch: Vec<Record> = (next..next + n).map(end).collect();
             next += n;
             batch.iter().for_each(|r| one.record(r));
-            all.record_all(&batch);
-            assert_eq!((&one.records, one.seen), (&all.records, all.seen), "after a batch of {n}");
+            let back = all.take_batch(batch);
+            assert!(back.is_empty());
+            let (a, b): (Vec<Record>, Vec<Record>) = (one.iter().copied().collect(), all.iter().copied().collect());
+            assert_eq!((a, one.seen, one.len()), (b, all.seen, all.len()), "after a batch of {n}");
         }
-        assert_eq!(all.records.len(), 100);
+        assert_eq!(all.len(), 100);
         let drained: Vec<Record> = all.drain().collect();
         assert_eq!(drained.first(), Some(&end(next - 100)));
+        assert_eq!((drained.len(), all.len(), all.iter().count()), (100, 0, 0));
+        // After a drain, and after a drain left half taken, the ring starts afresh.
+        let _ = one.drain().take(30).count();
+        assert_eq!(one.len(), 0);
+        for n in [3, 120, 60] {
+            let batch: Vec<Record> = (next..next + n).map(end).collect();
+            next += n;
+            batch.iter().for_each(|r| one.record(r));
+            let _ = all.take_batch(batch);
+            let (a, b): (Vec<Record>, Vec<Record>) = (one.iter().copied().collect(), all.iter().copied().collect());
+            assert_eq!(a, b, "after a drain and a batch of {n}");
+            assert_eq!(b.last(), Some(&end(next - 1)));
+        }
+        assert_eq!(one.drain().collect::<Vec<_>>(), all.drain().collect::<Vec<_>>());
     }
 
     /// A request's end goes with its messages in a sample; faults and node states never

@@ -414,6 +414,7 @@ impl World {
             }
             Fault::Partition(groups) => {
                 self.core.sides.fill(NO_SIDE);
+                self.core.partitioned = true;
                 for (g, names) in groups.iter().enumerate() {
                     for name in names {
                         let n = id(self, name);
@@ -421,7 +422,10 @@ impl World {
                     }
                 }
             }
-            Fault::Heal => self.core.sides.fill(NO_SIDE),
+            Fault::Heal => {
+                self.core.sides.fill(NO_SIDE);
+                self.core.partitioned = false;
+            }
             Fault::Set(knob, text) => self.set_knob(knob, text),
             Fault::Action(name, arg) => {
                 // Checked again at its instant: entries scheduled earlier may have changed

@@ -28,6 +28,8 @@ pub struct Core {
     pub(crate) net_rng: Rng,
     /// By node: its partition side (`NO_SIDE` when no partition separates it).
     pub(crate) sides: Vec<u8>,
+    /// Whether a partition is in force: without one, a send looks up no sides.
+    pub(crate) partitioned: bool,
     /// Arrivals are open while fewer requests than `.0` were sent and the clock is below
     /// `.1`: the limit as two bounds, one of them always out of reach.
     pub(crate) open_below: (u64, Micros),
@@ -72,6 +74,7 @@ impl Core {
             },
             arrivals_closed_at: None,
             sides: Vec::new(),
+            partitioned: false,
             checkers: Vec::new(),
             trace: Vec::with_capacity(TRACE_BATCH),
             found: Vec::new(),
@@ -107,7 +110,7 @@ impl Core {
     fn send_fields(&mut self, from: NodeId, to: NodeId, kind: crate::msg::Kind, req: ReqId, key: u64, tag_value: u64) {
         let msg = Msg { kind, req, key, tag: tag_value as u32, value: (tag_value >> 32) as u32 };
         let now = self.now;
-        if split(self.sides[from as usize], self.sides[to as usize]) {
+        if self.partitioned && split(self.sides[from as usize], self.sides[to as usize]) {
             self.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Partition });
         } else if self.loss > 0.0 && self.net_rng.chance(self.loss) {
             self.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Loss });
@@ -198,7 +201,7 @@ impl Core {
         if self.trace.is_empty() {
             return;
         }
-        let records = std::mem::take(&mut self.trace);
+        let mut records = std::mem::take(&mut self.trace);
         let mut found = std::mem::take(&mut self.found);
         // (record, checker, order found, detail), only when something was found.
         let mut all: Vec<(usize, usize, usize, String)> = Vec::new();
@@ -226,14 +229,13 @@ impl Core {
         if let Some(ring) = &mut self.ring {
             let every = self.sample_every;
             if every <= 1 {
-                ring.record_all(&records);
+                records = ring.take_batch(records);
             } else {
                 for r in records.iter().filter(|r| r.thread().is_none_or(|t| sampled(crate::msg::ReqId(t), every))) {
                     ring.record(r);
                 }
             }
         }
-        let mut records = records;
         records.clear();
         self.trace = records;
     }
