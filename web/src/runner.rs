@@ -134,10 +134,10 @@ impl Runner {
         let every = self.sample_every;
         // Taken out for the walk, so the world's fault list can be read alongside.
         let Some(mut ring) = self.sim.world.ring_mut().take() else { return };
-        for r in ring.drain() {
+        ring.drain_each(|r| {
             let Some(a) = Arrow::of(&r) else {
                 self.events.record(&self.sim.world, &r);
-                continue;
+                return;
             };
             if self.flights.len() < MAX_FLIGHTS {
                 self.flights.push(a);
@@ -146,7 +146,7 @@ impl Runner {
                 self.recent.pop_front();
             }
             self.recent.push_back(a);
-        }
+        });
         *self.sim.world.ring_mut() = Some(ring);
         self.events.check_violations(&self.sim.world);
         // Keep the dots on screen near a target count by sampling requests more or less.

@@ -47,7 +47,10 @@ ones end in a cross, refused ones come back); past 400 messages, one request in 
 
 bench runs every scene's defaults with the page's trace ring attached: warm-up runs for
 1.5 s, then the best of --repeats runs (default 5; with 1, a single run and no warm-up,
-for profilers). --peer runs instead the workload cargo xtask bench also runs in SimPy.";
+for profilers). --peer runs instead the workload cargo xtask bench also runs in SimPy, with
+the ring drained every 32,000 events as the page drains it every frame (32,000 events are a
+frame at the top speed), then with the ring never drained, and reports the mean of the runs
+too.";
 
 pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut it = args.iter();

@@ -212,12 +212,17 @@ impl RingSink {
         }
     }
 
-    /// Hands over what arrived since the last call.
-    pub fn drain(&mut self) -> impl Iterator<Item = Record> + '_ {
-        let skip = std::mem::take(&mut self.skip);
+    /// Hands each record that arrived since the last call to `f`, oldest first; the
+    /// emptied batches are kept for the next ones.
+    pub fn drain_each(&mut self, mut f: impl FnMut(Record)) {
+        while let Some(mut c) = self.chunks.pop_front() {
+            c[std::mem::take(&mut self.skip)..].iter().for_each(|r| f(*r));
+            c.clear();
+            self.spare.push(c);
+        }
         self.len = 0;
-        std::mem::take(&mut self.chunks).into_iter().enumerate().flat_map(move |(i, c)| c.into_iter().skip(if i == 0 { skip } else { 0 }))
     }
+
 }
 
 impl TraceSink for RingSink {
@@ -265,11 +270,13 @@ mod tests {
             assert_eq!((a, one.seen, one.len()), (b, all.seen, all.len()), "after a batch of {n}");
         }
         assert_eq!(all.len(), 100);
-        let drained: Vec<Record> = all.drain().collect();
+        let mut drained = Vec::new();
+        all.drain_each(|r| drained.push(r));
         assert_eq!(drained.first(), Some(&end(next - 100)));
         assert_eq!((drained.len(), all.len(), all.iter().count()), (100, 0, 0));
-        // After a drain, and after a drain left half taken, the ring starts afresh.
-        let _ = one.drain().take(30).count();
+        // After a drain the ring starts afresh, in the batches it emptied.
+        assert!(!all.spare.is_empty(), "drained batches are kept for reuse");
+        one.drain_each(|_| {});
         assert_eq!(one.len(), 0);
         for n in [3, 120, 60] {
             let batch: Vec<Record> = (next..next + n).map(end).collect();
@@ -280,7 +287,10 @@ mod tests {
             assert_eq!(a, b, "after a drain and a batch of {n}");
             assert_eq!(b.last(), Some(&end(next - 1)));
         }
-        assert_eq!(one.drain().collect::<Vec<_>>(), all.drain().collect::<Vec<_>>());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        one.drain_each(|r| a.push(r));
+        all.drain_each(|r| b.push(r));
+        assert_eq!(a, b);
     }
 
     /// A request's end goes with its messages in a sample; faults and node states never

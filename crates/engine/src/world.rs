@@ -548,7 +548,7 @@ mod tests {
         w.start();
         w.run_until(TICKS + 10);
 
-        let records: Vec<Record> = w.ring_mut().as_mut().expect("attached").drain().collect();
+        let records: Vec<Record> = w.ring_mut().as_mut().expect("attached").iter().copied().collect();
         assert!(records.len() > 10 * 256, "the trace spans several batches: {}", records.len());
         let mut want = Vec::new();
         for r in &records {

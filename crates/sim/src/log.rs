@@ -148,7 +148,7 @@ mod tests {
         *sim.world.ring_mut() = Some(RingSink::new(1 << 20));
         sim.run();
         let mut log = EventLog::new(capacity);
-        let records: Vec<Record> = sim.world.ring_mut().as_mut().unwrap().drain().collect();
+        let records: Vec<Record> = sim.world.ring_mut().as_mut().unwrap().iter().copied().collect();
         for r in &records {
             log.record(&sim.world, r);
         }

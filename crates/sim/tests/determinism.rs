@@ -51,8 +51,8 @@ fn the_same_seed_offers_the_same_traffic_under_different_settings() {
         sim.run();
         let client = sim.world.node_id("client").unwrap();
         let ring = sim.world.ring_mut().as_mut().unwrap();
-        ring.drain()
-            .filter_map(|r| match r {
+        ring.iter()
+            .filter_map(|r| match *r {
                 Record::Send { t0, from, msg, .. } if from == client && msg.kind == Kind::Request => Some((t0, msg.key)),
                 _ => None,
             })

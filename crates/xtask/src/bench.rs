@@ -67,7 +67,7 @@ pub fn run() -> Result<(), String> {
     let mut md = String::new();
     let date = first_line("date", &["-u", "+%Y-%m-%d"]);
     writeln!(md, "# Benchmarks\n\nWritten by `cargo xtask bench` on {date}.\n\nMachine: {}\n", machine()).ok();
-    writeln!(md, "## Engine, native (one core)\n\nCommand: `target/native/clusterlab bench --requests N --json` (profile `native`: the release profile at opt-level 3, the engine crate included). Each run has the page's trace ring attached (65,536 records, never drained: the worst case for memory traffic), as a run on the page has. Each figure is the best of 5 runs: wall times on this shared VM vary by up to a third between identical runs.\n").ok();
+    writeln!(md, "## Engine, native (one core)\n\nCommand: `target/native/clusterlab bench --requests N --json` (profile `native`: the release profile at opt-level 3, the engine crate included). Each run has the page's trace ring attached (65,536 records) and never drains it: the worst case for memory traffic, since the page drains it every frame. Each figure is the best of 5 runs: wall times on this shared VM vary by up to a third between identical runs.\n").ok();
     writeln!(md, "| scene | transactions | events | wall ms | M events/s | transactions/s |\n|---|---:|---:|---:|---:|---:|").ok();
     for r in runs(&small).iter().chain(runs(&large).iter()) {
         writeln!(
