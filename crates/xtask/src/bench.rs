@@ -91,7 +91,7 @@ pub fn run() -> Result<(), String> {
         (rss(&large) / rss(&small) - 1.0) * 100.0
     )
     .ok();
-    writeln!(md, "## Engine in wasm, headless Chromium\n\nCommand: `node tests/e2e/bench/engine.mjs 1000000` against the release `dist/` (the page's `?bench=N` route; Chromium {}).\n", wasm["chromium"].as_str().unwrap_or("?")).ok();
+    writeln!(md, "## Engine in wasm, headless Chromium\n\nCommand: `node tests/e2e/bench/engine.mjs 1000000` against the release `dist/` (the page's `?bench=N` route; Chromium {}), the page's trace ring attached and never drained, as natively.\n", wasm["chromium"].as_str().unwrap_or("?")).ok();
     writeln!(md, "| scene | transactions | events | wall ms | M events/s | wasm / native time |\n|---|---:|---:|---:|---:|---:|").ok();
     for (w, n) in runs(&wasm["engine"]).iter().zip(runs(&small).iter()) {
         let ratio = w["wall_ms"].as_f64().unwrap_or(0.0) / n["wall_ms"].as_f64().unwrap_or(1.0);
