@@ -301,12 +301,12 @@ fn bench(requests: u64, json: bool, peer: bool, repeats: u32) {
     }
 }
 
-/// The workload SimPy runs too (`clusterlab_sim::peer_spec`): its request rate, and the
-/// mean sojourn that shows both did the same work.
 /// The events of the peer workload in one frame of the page at its top speed: 1000x plays
 /// 16.7 s of virtual time a frame, 320 requests/s of 6 events each.
 const PEER_FRAME_EVENTS: u64 = 32_000;
 
+/// The workload SimPy runs too (`clusterlab_sim::peer_spec`): its request rate, and the
+/// mean sojourn that shows both did the same work.
 fn bench_peer(requests: u64, json: bool, repeats: u32) {
     let spec = clusterlab_sim::peer_spec(requests);
     let (wall_s, mean_s, sim) = best_of(&spec, repeats, Some(PEER_FRAME_EVENTS));
