@@ -193,7 +193,18 @@ impl RingSink {
         self.len += batch.len();
         self.chunks.push_back(batch);
         self.trim();
+        self.fresh(room)
+    }
+
+    /// An empty batch for `room` records, from those let go when there is one.
+    fn fresh(&mut self, room: usize) -> Vec<Record> {
         self.spare.pop().unwrap_or_else(|| Vec::with_capacity(room))
+    }
+
+    /// Keeps `batch`'s memory for a later one.
+    fn let_go(&mut self, mut batch: Vec<Record>) {
+        batch.clear();
+        self.spare.push(batch);
     }
 
     /// Lets the oldest records go until at most `capacity` are held.
@@ -201,9 +212,8 @@ impl RingSink {
         while self.len > self.capacity {
             let front = self.chunks[0].len() - self.skip;
             if self.len - front >= self.capacity {
-                let mut gone = self.chunks.pop_front().expect("records are held");
-                gone.clear();
-                self.spare.push(gone);
+                let gone = self.chunks.pop_front().expect("records are held");
+                self.let_go(gone);
                 (self.len, self.skip) = (self.len - front, 0);
             } else {
                 self.skip += self.len - self.capacity;
@@ -215,20 +225,18 @@ impl RingSink {
     /// Hands each record that arrived since the last call to `f`, oldest first; the
     /// emptied batches are kept for the next ones.
     pub fn drain_each(&mut self, mut f: impl FnMut(Record)) {
-        while let Some(mut c) = self.chunks.pop_front() {
+        while let Some(c) = self.chunks.pop_front() {
             c[std::mem::take(&mut self.skip)..].iter().for_each(|r| f(*r));
-            c.clear();
-            self.spare.push(c);
+            self.let_go(c);
         }
         self.len = 0;
     }
-
 }
 
 impl TraceSink for RingSink {
     fn record(&mut self, r: &Record) {
         if self.chunks.back().is_none_or(|c| c.len() >= CHUNK) {
-            let fresh = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK));
+            let fresh = self.fresh(CHUNK);
             self.chunks.push_back(fresh);
         }
         self.chunks.back_mut().expect("pushed above").push(*r);
