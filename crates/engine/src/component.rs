@@ -39,7 +39,7 @@ impl Ctx<'_> {
     /// records it as the network's.
     pub fn lose(&mut self, to: NodeId, msg: Msg) {
         let now = self.core.now;
-        self.core.emit(crate::trace::Record::Drop { t: now, from: self.me, to, msg, why: crate::trace::DropReason::Loss });
+        self.core.emit_rare(crate::trace::Record::Drop { t: now, from: self.me, to, msg, why: crate::trace::DropReason::Loss });
     }
     /// Calls `on_timer(token)` after `delay_us`, unless this node dies first.
     #[inline]
@@ -65,7 +65,7 @@ impl Ctx<'_> {
     }
     /// Announces this node's own state (e.g. a breaker opening) to the trace.
     pub fn set_state(&mut self, state: u8) {
-        self.core.emit(crate::trace::Record::State { t: self.core.now, node: self.me, state });
+        self.core.emit_rare(crate::trace::Record::State { t: self.core.now, node: self.me, state });
     }
 }
 

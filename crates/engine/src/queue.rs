@@ -11,7 +11,7 @@
 use crate::msg::{Msg, NodeId};
 use crate::time::Micros;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 #[derive(Clone, Copy, Debug)]
 #[repr(align(16))]
@@ -55,15 +55,16 @@ pub(crate) struct EventQueue {
     payloads: Vec<EventKind>,
     free: Vec<u32>,
     next_seq: u64,
-    /// Events due at `instant`, in the order they were pushed: those from `now_head` on
-    /// wait. It empties at every instant, when both go back to the start, so it needs
-    /// no ring's wrapping.
+    /// Events due at `instant`, in the order they were pushed: those from `now_head` to
+    /// `now_len` wait (the slots past them are there to be written over). It empties at
+    /// every instant, when both go back to the start, so it needs no ring's wrapping.
     now: Vec<EventKind>,
     now_head: usize,
+    now_len: usize,
     /// Later events pushed in order of time (messages on a network whose delay is the
     /// same for all): a plain queue ordered as the heap orders, by `(time, seq)` keys of
     /// the same form, so that these cost no sifting.
-    lane: VecDeque<(Entry, EventKind)>,
+    lane: Lane,
     /// The time of the last event popped.
     instant: Micros,
 }
@@ -73,22 +74,35 @@ impl EventQueue {
     pub fn push(&mut self, time_us: Micros, kind: EventKind) {
         // The event is written straight where it waits, field by field as it was made:
         // handed whole to a function it would be put together in memory and read back in
-        // other chunks than were written, which stalls the CPU.
+        // other chunks than were written, which stalls the CPU. (So the slots are written
+        // through slices: `Vec::push` and a `Vec`'s index are such functions in the wasm
+        // built for size.)
         if time_us == self.instant {
-            self.now.push(kind);
+            if self.now_len == self.now.len() {
+                self.now.push(FILLER);
+            }
+            self.now.as_mut_slice()[self.now_len] = kind;
+            self.now_len += 1;
         } else {
             let slot = self.push_later(time_us);
-            self.payloads[slot as usize] = kind;
+            self.payloads.as_mut_slice()[slot as usize] = kind;
         }
+    }
+
+    /// `push` for rare events (a fault, a bounce), whose code need not be repeated
+    /// where they are made.
+    #[inline(never)]
+    pub fn push_rare(&mut self, time_us: Micros, kind: EventKind) {
+        self.push(time_us, kind);
     }
 
     /// `push` for an event that is most likely due no sooner than the last one pushed
     /// this way (a message, when every hop takes as long): it joins the lane when it is.
     #[inline(always)]
     pub fn push_in_order(&mut self, time_us: Micros, kind: EventKind) {
-        if time_us != self.instant && self.lane.back().is_none_or(|(k, _)| time_of(k) <= time_us) {
+        if time_us != self.instant && self.lane.back_time().is_none_or(|t| t <= time_us) {
             let seq = self.next_seq();
-            self.lane.push_back((entry(time_us, seq, 0), kind));
+            self.lane.push_back(entry(time_us, seq, 0), kind);
         } else {
             self.push(time_us, kind);
         }
@@ -108,7 +122,7 @@ impl EventQueue {
             Some(s) => s,
             None => {
                 assert!(self.payloads.len() < 1 << SLOT_BITS, "more than 16 million events pending at once");
-                self.payloads.push(EventKind::Fault(0));
+                self.payloads.push(FILLER);
                 (self.payloads.len() - 1) as u32
             }
         };
@@ -125,7 +139,8 @@ impl EventQueue {
         held.reverse();
         let (mut h, mut seq, mut fresh) = (0, 0, Vec::with_capacity(held.len()));
         // The heap's and the lane's keys in one order, the lane's being in order already.
-        for (k, _) in self.lane.iter_mut() {
+        for j in 0..self.lane.len {
+            let k = self.lane.key_mut(j);
             while h < held.len() && held[h].0 < k.0 {
                 fresh.push(entry(time_of(&held[h]), seq, slot_of(&held[h])));
                 (h, seq) = (h + 1, seq + 1);
@@ -148,17 +163,16 @@ impl EventQueue {
     /// message back in other chunks than those just written stalls the CPU.)
     #[inline]
     pub fn pop_into(&mut self, out: &mut EventKind, until: Micros) -> Option<Micros> {
-        let lane = self.lane.front().map(|(k, _)| *k);
-        if let Some(kind) = self.now.get(self.now_head)
+        let lane = self.lane.front_key();
+        if self.now_head < self.now_len
             && self.instant <= until
             && self.heap.peek().is_none_or(|e| time_of(e) > self.instant)
             && lane.is_none_or(|k| time_of(&k) > self.instant)
         {
-            *out = *kind;
+            *out = self.now.as_slice()[self.now_head];
             self.now_head += 1;
-            if self.now_head == self.now.len() {
-                self.now.clear();
-                self.now_head = 0;
+            if self.now_head == self.now_len {
+                (self.now_head, self.now_len) = (0, 0);
             }
             return Some(self.instant);
         }
@@ -169,8 +183,7 @@ impl EventQueue {
             if time_us > until {
                 return None;
             }
-            *out = self.lane[0].1;
-            self.lane.pop_front();
+            self.lane.pop_front_into(out);
             self.instant = time_us;
             return Some(time_us);
         }
@@ -191,17 +204,77 @@ impl EventQueue {
     }
     #[inline]
     pub fn peek_time(&self) -> Option<Micros> {
-        if !self.now.is_empty() {
+        if self.now_head < self.now_len {
             return Some(self.instant);
         }
-        let lane = self.lane.front().map(|(k, _)| time_of(k));
+        let lane = self.lane.front_key().map(|k| time_of(&k));
         match (self.heap.peek().map(time_of), lane) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
     pub fn len(&self) -> usize {
-        self.heap.len() + self.lane.len() + self.now.len() - self.now_head
+        self.heap.len() + self.lane.len + self.now_len - self.now_head
+    }
+}
+
+/// What a slot holds before its first event.
+const FILLER: EventKind = EventKind::Fault(0);
+
+/// A FIFO in a ring of slots written in place (see `EventQueue::push`); the capacity
+/// is a power of two.
+#[derive(Default)]
+struct Lane {
+    slots: Vec<(Entry, EventKind)>,
+    head: usize,
+    len: usize,
+}
+
+impl Lane {
+    #[inline]
+    fn front_key(&self) -> Option<Entry> {
+        if self.len == 0 { None } else { Some(self.slots.as_slice()[self.head].0) }
+    }
+
+    #[inline]
+    fn back_time(&self) -> Option<Micros> {
+        let last = (self.head + self.len).wrapping_sub(1) & self.slots.len().wrapping_sub(1);
+        if self.len == 0 { None } else { Some(time_of(&self.slots.as_slice()[last].0)) }
+    }
+
+    #[inline(always)]
+    fn push_back(&mut self, key: Entry, kind: EventKind) {
+        if self.len == self.slots.len() {
+            self.grow();
+        }
+        let i = (self.head + self.len) & (self.slots.len() - 1);
+        self.slots.as_mut_slice()[i] = (key, kind);
+        self.len += 1;
+    }
+
+    /// Takes the front event (there is one) into `out`.
+    #[inline]
+    fn pop_front_into(&mut self, out: &mut EventKind) {
+        *out = self.slots.as_slice()[self.head].1;
+        self.head = (self.head + 1) & (self.slots.len() - 1);
+        self.len -= 1;
+    }
+
+    /// Doubles the slots of a full lane: the events that wrapped around to the start
+    /// move to just past the old end, after the others.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let old = self.slots.len();
+        self.slots.resize((2 * old).max(16), (Reverse(0), FILLER));
+        let (wrapped, new) = self.slots.split_at_mut(old);
+        new[..self.head].copy_from_slice(&wrapped[..self.head]);
+    }
+
+    /// The key of the `j`th event from the front.
+    fn key_mut(&mut self, j: usize) -> &mut Entry {
+        let i = (self.head + j) & (self.slots.len() - 1);
+        &mut self.slots[i].0
     }
 }
 
@@ -224,6 +297,27 @@ mod tests {
         assert_eq!(order, vec![4, 1, 3, 0, 2]);
     }
 
+    /// The lane's ring is a FIFO through wrapping around and growing while wrapped.
+    #[test]
+    fn the_lane_keeps_its_order_through_wrapping_and_growth() {
+        let (mut lane, mut model) = (Lane::default(), std::collections::VecDeque::new());
+        let mut rng = crate::rng::Rng::new(11, "lane");
+        for n in 0..5000u32 {
+            if rng.below(3) < 2 {
+                lane.push_back(entry(u64::from(n), u64::from(n), 0), EventKind::Fault(n));
+                model.push_back(n);
+            } else if let Some(want) = model.pop_front() {
+                let mut got = FILLER;
+                lane.pop_front_into(&mut got);
+                assert!(matches!(got, EventKind::Fault(f) if f == want), "{got:?} for {want}");
+            }
+            assert_eq!(lane.len, model.len());
+            assert_eq!(lane.front_key().map(|k| time_of(&k)), model.front().map(|&n| u64::from(n)));
+            assert_eq!(lane.back_time(), model.back().map(|&n| u64::from(n)));
+        }
+        assert!(lane.slots.len() >= 1024, "grew: {}", lane.slots.len());
+    }
+
     /// When sequence numbers run out, the events waiting keep their order.
     #[test]
     fn renumbering_keeps_the_order() {
@@ -238,7 +332,7 @@ mod tests {
         for (t, f) in [(6, 6), (8, 7), (5, 8)] {
             q.push_in_order(t, EventKind::Fault(f));
         }
-        assert_eq!((q.lane.len(), q.next_seq < 20), (2, true));
+        assert_eq!((q.lane.len, q.next_seq < 20), (2, true));
         let order: Vec<u32> = std::iter::from_fn(|| q.pop())
             .map(|e| match e.kind {
                 EventKind::Fault(f) => f,
@@ -293,6 +387,6 @@ mod tests {
         assert!(reference.is_empty());
         assert!(got.len() > 1000, "a long run: {}", got.len());
         assert_eq!(got, want);
-        assert!(q.lane.capacity() > 0, "the lane was used");
+        assert!(!q.lane.slots.is_empty(), "the lane was used");
     }
 }

@@ -258,7 +258,7 @@ impl World {
             }
         }
         let at = f.at_us.max(self.core.now);
-        self.core.queue.push(at, EventKind::Fault(self.faults.len() as u32));
+        self.core.queue.push_rare(at, EventKind::Fault(self.faults.len() as u32));
         self.faults.push(f);
         Ok(())
     }
@@ -358,10 +358,10 @@ impl World {
             if self.nodes[from as usize].alive {
                 self.core.bounce(to, from, msg);
             } else {
-                self.core.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Dead });
+                self.core.emit_rare(Record::Drop { t: now, from, to, msg, why: DropReason::Dead });
             }
         } else if n.hung {
-            self.core.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Hung });
+            self.core.emit_rare(Record::Drop { t: now, from, to, msg, why: DropReason::Hung });
         } else {
             self.dispatch(to, |c, ctx| c.on_message(ctx, from, msg));
         }
@@ -438,7 +438,7 @@ impl World {
                 self.probe = Some(probe);
             }
         }
-        self.core.emit(Record::Fault { t: self.core.now, index: i as u32 });
+        self.core.emit_rare(Record::Fault { t: self.core.now, index: i as u32 });
     }
 
     /// A live knob's new value: the network's own knobs change here, and every node

@@ -36,8 +36,10 @@ pub struct Core {
     /// When the last request the limit allows was opened.
     pub(crate) arrivals_closed_at: Option<Micros>,
     pub(crate) checkers: Vec<Box<dyn Watch>>,
-    /// Records not yet seen by the checkers and the sinks (`flush`).
+    /// Records not yet seen by the checkers and the sinks (`flush`): the first `traced`
+    /// of `trace`, whose `TRACE_BATCH` slots are there to be written over.
     pub(crate) trace: Vec<Record>,
+    pub(crate) traced: usize,
     pub(crate) found: Vec<String>,
     pub(crate) violations: Vec<Violation>,
     pub(crate) violation_count: u64,
@@ -76,7 +78,8 @@ impl Core {
             sides: Vec::new(),
             partitioned: false,
             checkers: Vec::new(),
-            trace: Vec::with_capacity(TRACE_BATCH),
+            trace: vec![SLOT_FILLER; TRACE_BATCH],
+            traced: 0,
             found: Vec::new(),
             violations: Vec::new(),
             violation_count: 0,
@@ -111,9 +114,9 @@ impl Core {
         let msg = Msg { kind, req, key, tag: tag_value as u32, value: (tag_value >> 32) as u32 };
         let now = self.now;
         if self.partitioned && split(self.sides[from as usize], self.sides[to as usize]) {
-            self.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Partition });
+            self.emit_rare(Record::Drop { t: now, from, to, msg, why: DropReason::Partition });
         } else if self.loss > 0.0 && self.net_rng.chance(self.loss) {
-            self.emit(Record::Drop { t: now, from, to, msg, why: DropReason::Loss });
+            self.emit_rare(Record::Drop { t: now, from, to, msg, why: DropReason::Loss });
         } else {
             let t1 = now + self.hop_latency.sample(&mut self.net_rng);
             self.queue.push_in_order(t1, EventKind::Deliver { from, to, msg });
@@ -141,8 +144,8 @@ impl Core {
     /// `msg` was sent to `dead`, whose process is gone: `to` hears so one hop later.
     pub(crate) fn bounce(&mut self, dead: NodeId, to: NodeId, msg: Msg) {
         let t1 = self.now + self.hop_latency.sample(&mut self.net_rng);
-        self.queue.push_in_order(t1, EventKind::Bounce { dead, to, msg });
-        self.emit(Record::Bounce { t0: self.now, t1, from: dead, to, msg });
+        self.queue.push_rare(t1, EventKind::Bounce { dead, to, msg });
+        self.emit_rare(Record::Bounce { t0: self.now, t1, from: dead, to, msg });
     }
 
     #[inline]
@@ -184,12 +187,25 @@ impl Core {
         }
     }
 
+    /// `emit` for the records of rare events (drops, bounces, states, faults): the
+    /// record's fields are copied, once, but the code that writes them is not repeated at
+    /// every place one is made.
+    #[inline(never)]
+    pub(crate) fn emit_rare(&mut self, r: Record) {
+        self.emit(r);
+    }
+
     /// A record of what happened now. The checkers and sinks see it at the next `flush`,
     /// in a batch: the world flushes before anyone outside it can look.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn emit(&mut self, r: Record) {
-        self.trace.push(r);
-        if self.trace.len() >= TRACE_BATCH {
+        // Written in its slot, in place. Pushed, it was put together on the stack and
+        // copied from there in other chunks than were written, which stalls the CPU; the
+        // wasm built for size did so on every record.
+        let i = self.traced;
+        self.trace.as_mut_slice()[i] = r;
+        self.traced = i + 1;
+        if self.traced == TRACE_BATCH {
             self.flush();
         }
     }
@@ -198,10 +214,11 @@ impl Core {
     /// Violations are recorded in the order a record-by-record pass would find them: by
     /// record, then by checker.
     pub(crate) fn flush(&mut self) {
-        if self.trace.is_empty() {
+        if self.traced == 0 {
             return;
         }
         let mut records = std::mem::take(&mut self.trace);
+        records.truncate(std::mem::take(&mut self.traced));
         let mut found = std::mem::take(&mut self.found);
         // (record, checker, order found, detail), only when something was found.
         let mut all: Vec<(usize, usize, usize, String)> = Vec::new();
@@ -236,7 +253,9 @@ impl Core {
                 }
             }
         }
-        records.clear();
+        // The next records are written over these slots (the ones just seen, or those the
+        // ring let go): all of them must be there.
+        records.resize(TRACE_BATCH, SLOT_FILLER);
         self.trace = records;
     }
 
@@ -257,3 +276,5 @@ impl Core {
 
 /// How many records wait for the checkers and sinks at most.
 const TRACE_BATCH: usize = 256;
+/// What a batch's slots hold before their first record.
+const SLOT_FILLER: Record = Record::Fault { t: 0, index: 0 };
