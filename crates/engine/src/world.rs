@@ -228,7 +228,13 @@ impl World {
 
     /// The component of node `id` as its concrete type, for a scene's measures.
     pub fn component<T: 'static>(&self, id: NodeId) -> &T {
-        self.nodes[id as usize].comp.as_any().downcast_ref::<T>().expect("a scene knows its own components")
+        self.node_any(id).downcast_ref::<T>().unwrap_or_else(|| not_its_type())
+    }
+
+    /// `component`'s part that is the same for every type: one copy, not one per type.
+    #[inline(never)]
+    fn node_any(&self, id: NodeId) -> &dyn std::any::Any {
+        self.nodes[id as usize].comp.as_any()
     }
 
     /// Runs `f` on node `id`'s component as its concrete type, with a `Ctx` as a handler
@@ -474,6 +480,12 @@ impl World {
         core.window_fail_latency.clear();
         w
     }
+}
+
+#[cold]
+#[inline(never)]
+fn not_its_type() -> ! {
+    panic!("a scene knows its own components")
 }
 
 #[cfg(test)]
