@@ -25,11 +25,16 @@ fn first_line(cmd: &str, args: &[&str]) -> String {
     Step::new(cmd).cmd(cmd).args(args.iter().copied()).output().unwrap_or_default().lines().next().unwrap_or("").trim().to_string()
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+/// The CPU's model name.
+pub fn cpu() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
-        .unwrap_or_else(|| "unknown CPU".into());
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn machine() -> String {
+    let cpu = cpu();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -184,7 +189,10 @@ pub fn put_section(section: &str) -> Result<(), String> {
         Some(start) => {
             let rest = &old[start + heading.len()..];
             let end = rest.find("\n## ").map_or(old.len(), |i| start + heading.len() + i + 1);
-            format!("{}{}\n{}", &old[..start], section.trim_end(), &old[end..])
+            // A blank line before the next section: a heading right under a table's last row
+            // ran into it.
+            let gap = if end < old.len() { "\n\n" } else { "\n" };
+            format!("{}{}{gap}{}", &old[..start], section.trim_end(), &old[end..])
         }
         None => format!("{}\n\n{}\n", old.trim_end(), section.trim_end()),
     };

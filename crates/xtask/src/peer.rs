@@ -148,7 +148,9 @@ pub fn section() -> Result<String, String> {
     let ((mid, lo, hi), (worst_mid, worst_lo, worst_hi)) = (median(&ratio), median(&worst));
     writeln!(
         md,
-        "\n**Ratio: {mid:.1}x**, the median of the rounds ({lo:.1}x to {hi:.1}x; target: 50x). With the ring never drained: {worst_mid:.1}x ({worst_lo:.1}x to {worst_hi:.1}x)."
+        "\n**Ratio: {mid:.1}x** on {}, the median of the rounds ({lo:.1}x to {hi:.1}x; target: 50x). With the ring never drained: {worst_mid:.1}x ({worst_lo:.1}x to {worst_hi:.1}x). \
+         The ratio depends on the CPU: on an Intel Xeon this comparison gave 49.5x (BENCHMARKS.md at 81f7929), on an AMD EPYC 40.9x the same day with a slightly faster engine; SimPy ran as fast on both (100,000-108,000 requests/s).",
+        crate::bench::cpu()
     )
     .ok();
     match callgrind() {
