@@ -150,8 +150,10 @@ pub const PAGE_RING_CAPACITY: usize = 65_536;
 /// let go. (Copying every batch into one big ring cost a tenth of a run's time, most of
 /// it the burst of writes to memory far from the cache.)
 pub struct RingSink {
-    /// Oldest first; the first `skip` records of the front one are let go already.
-    chunks: VecDeque<Vec<Record>>,
+    /// Oldest first, each with how many of its records count (a batch keeps all its
+    /// slots, so that the next one written over it needs none added); the first `skip`
+    /// records of the front one are let go already.
+    chunks: VecDeque<(Vec<Record>, usize)>,
     skip: usize,
     len: usize,
     /// Emptied batches, for reuse.
@@ -179,20 +181,20 @@ impl RingSink {
 
     /// The records held, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &Record> + '_ {
-        self.chunks.iter().enumerate().flat_map(|(i, c)| &c[if i == 0 { self.skip } else { 0 }..])
+        self.chunks.iter().enumerate().flat_map(|(i, (c, n))| &c[if i == 0 { self.skip } else { 0 }..*n])
     }
 
-    /// Keeps `batch` as it stands, as `record` would keep its records one by one; gives
-    /// back a batch to write the next records over: the memory of records let go, which
-    /// it may still hold (of any length up to its capacity).
-    pub fn take_batch(&mut self, batch: Vec<Record>) -> Vec<Record> {
-        if batch.is_empty() {
+    /// Keeps the first `n` records of `batch`, as `record` would keep them one by one;
+    /// gives back a batch to write the next records over: the memory of records let go,
+    /// which it still holds (of any length up to its capacity).
+    pub fn take_batch(&mut self, batch: Vec<Record>, n: usize) -> Vec<Record> {
+        if n == 0 {
             return batch;
         }
         let room = batch.capacity();
-        self.seen += batch.len() as u64;
-        self.len += batch.len();
-        self.chunks.push_back(batch);
+        self.seen += n as u64;
+        self.len += n;
+        self.chunks.push_back((batch, n));
         self.trim();
         self.fresh(room)
     }
@@ -211,9 +213,9 @@ impl RingSink {
     /// Lets the oldest records go until at most `capacity` are held.
     fn trim(&mut self) {
         while self.len > self.capacity {
-            let front = self.chunks[0].len() - self.skip;
+            let front = self.chunks[0].1 - self.skip;
             if self.len - front >= self.capacity {
-                let gone = self.chunks.pop_front().expect("records are held");
+                let (gone, _) = self.chunks.pop_front().expect("records are held");
                 self.let_go(gone);
                 (self.len, self.skip) = (self.len - front, 0);
             } else {
@@ -226,8 +228,8 @@ impl RingSink {
     /// Hands each record that arrived since the last call to `f`, oldest first; the
     /// emptied batches are kept for the next ones.
     pub fn drain_each(&mut self, mut f: impl FnMut(Record)) {
-        while let Some(c) = self.chunks.pop_front() {
-            c[std::mem::take(&mut self.skip)..].iter().for_each(|r| f(*r));
+        while let Some((c, n)) = self.chunks.pop_front() {
+            c[std::mem::take(&mut self.skip)..n].iter().for_each(|r| f(*r));
             self.let_go(c);
         }
         self.len = 0;
@@ -236,12 +238,20 @@ impl RingSink {
 
 impl TraceSink for RingSink {
     fn record(&mut self, r: &Record) {
-        if self.chunks.back().is_none_or(|c| c.len() >= CHUNK) {
-            let mut fresh = self.fresh(CHUNK);
-            fresh.clear();
-            self.chunks.push_back(fresh);
+        // Onto the last batch if it was made here (one the world handed over may hold
+        // more slots than records) and has room.
+        match self.chunks.back_mut() {
+            Some((c, n)) if *n < CHUNK && c.len() == *n => {
+                c.push(*r);
+                *n += 1;
+            }
+            _ => {
+                let mut fresh = self.fresh(CHUNK);
+                fresh.clear();
+                fresh.push(*r);
+                self.chunks.push_back((fresh, 1));
+            }
         }
-        self.chunks.back_mut().expect("pushed above").push(*r);
         self.seen += 1;
         self.len += 1;
         self.trim();
@@ -274,7 +284,16 @@ mod tests {
             let batch: Vec<Record> = (next..next + n).map(end).collect();
             next += n;
             batch.iter().for_each(|r| one.record(r));
-            let _ = all.take_batch(batch);
+            // A batch with slots past its records (as the world hands them over): only the
+            // records count, and one taken one by one next goes after them.
+            let mut slots = batch.clone();
+            slots.resize(n as usize + 9, end(u64::MAX));
+            let _ = all.take_batch(slots, n as usize);
+            if n % 2 == 0 {
+                one.record(&end(next));
+                all.record(&end(next));
+                next += 1;
+            }
             let (a, b): (Vec<Record>, Vec<Record>) = (one.iter().copied().collect(), all.iter().copied().collect());
             assert_eq!((a, one.seen, one.len()), (b, all.seen, all.len()), "after a batch of {n}");
         }
@@ -291,7 +310,7 @@ mod tests {
             let batch: Vec<Record> = (next..next + n).map(end).collect();
             next += n;
             batch.iter().for_each(|r| one.record(r));
-            let _ = all.take_batch(batch);
+            let _ = all.take_batch(batch, n as usize);
             let (a, b): (Vec<Record>, Vec<Record>) = (one.iter().copied().collect(), all.iter().copied().collect());
             assert_eq!(a, b, "after a drain and a batch of {n}");
             assert_eq!(b.last(), Some(&end(next - 1)));

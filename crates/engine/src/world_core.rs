@@ -218,15 +218,15 @@ impl Core {
             return;
         }
         let mut records = std::mem::take(&mut self.trace);
-        records.truncate(std::mem::take(&mut self.traced));
+        let n = std::mem::take(&mut self.traced);
         let mut found = std::mem::take(&mut self.found);
         // (record, checker, order found, detail), only when something was found.
         let mut all: Vec<(usize, usize, usize, String)> = Vec::new();
         for i in 0..self.checkers.len() {
-            self.checks += records.len() as u64;
+            self.checks += n as u64;
             let mut seen = 0;
-            while seen < records.len() {
-                seen += self.checkers[i].on_records(&records[seen..], &mut found);
+            while seen < n {
+                seen += self.checkers[i].on_records(&records[seen..n], &mut found);
                 while let Some(detail) = found.pop() {
                     all.push((seen - 1, i, all.len(), detail));
                 }
@@ -239,23 +239,26 @@ impl Core {
             self.violation(name, records[r].time(), detail);
         }
         if let Some(h) = &mut self.hash {
-            for r in &records {
+            for r in &records[..n] {
                 h.record(r);
             }
         }
         if let Some(ring) = &mut self.ring {
             let every = self.sample_every;
             if every <= 1 {
-                records = ring.take_batch(records);
+                records = ring.take_batch(records, n);
             } else {
-                for r in records.iter().filter(|r| r.thread().is_none_or(|t| sampled(crate::msg::ReqId(t), every))) {
+                for r in records[..n].iter().filter(|r| r.thread().is_none_or(|t| sampled(crate::msg::ReqId(t), every))) {
                     ring.record(r);
                 }
             }
         }
         // The next records are written over these slots (the ones just seen, or those the
-        // ring let go): all of them must be there.
-        records.resize(TRACE_BATCH, SLOT_FILLER);
+        // ring let go): all of them must be there, as they are but in a batch new from
+        // the ring.
+        if records.len() < TRACE_BATCH {
+            records.resize(TRACE_BATCH, SLOT_FILLER);
+        }
         self.trace = records;
     }
 
