@@ -111,7 +111,7 @@ pub fn run() -> Result<(), String> {
         )
         .ok();
     }
-    writeln!(md, "\nBudget: within 2x of native; best of 3 runs each. The release profile builds the whole page, the engine crate included, at opt-level \"z\" for size: with nineteen scenes, \"z\" for the engine saved 5.3 KB gzip over \"s\" (on 2026-11-28, with seven scenes, opt-level 3 had cost 5.9 KB more than \"s\" for 1.37x instead of 1.67x native time on load balancing).").ok();
+    writeln!(md, "\nBudget: within 2x of native; best of 3 runs each. The release profile builds the whole page, the engine crate included, at opt-level \"z\" for size: any other level for the engine costs more bytes than the page can spend (on 2026-11-29 with twenty scenes: \"s\" 6.4 KB gzip more, 3 17.5 KB, for 18-25% less time in wasm); the hot path is written so that \"z\" builds it well (events and trace records written in place, not copied through the stack).").ok();
     let f = &page["frames"];
     writeln!(
         md,
