@@ -238,8 +238,11 @@ impl Lane {
 
     #[inline]
     fn back_time(&self) -> Option<Micros> {
-        let last = (self.head + self.len).wrapping_sub(1) & self.slots.len().wrapping_sub(1);
-        if self.len == 0 { None } else { Some(time_of(&self.slots.as_slice()[last].0)) }
+        if self.len == 0 {
+            return None;
+        }
+        let last = (self.head + self.len - 1) & (self.slots.len() - 1);
+        Some(time_of(&self.slots.as_slice()[last].0))
     }
 
     #[inline(always)]

@@ -254,8 +254,8 @@ impl Core {
             }
         }
         // The next records are written over these slots (the ones just seen, or those the
-        // ring let go): all of them must be there, as they are but in a batch new from
-        // the ring.
+        // ring let go), so all TRACE_BATCH must exist: only a batch the ring has just
+        // allocated lacks them, and gets them once.
         if records.len() < TRACE_BATCH {
             records.resize(TRACE_BATCH, SLOT_FILLER);
         }
