@@ -20,6 +20,7 @@ impl Deadlines {
         Deadlines { fifo: VecDeque::new(), armed_at: None, timer_token, spare: Vec::new() }
     }
 
+    #[inline]
     pub fn add(&mut self, ctx: &mut Ctx, after_us: Micros, token: u64) {
         let at = ctx.now() + after_us;
         // Equal lengths keep the FIFO sorted, so this is nearly always a push at the back;
@@ -27,13 +28,24 @@ impl Deadlines {
         if self.fifo.back().is_none_or(|(t, _)| *t <= at) {
             self.fifo.push_back((at, token));
         } else {
-            let pos = self.fifo.partition_point(|(t, _)| *t <= at);
-            self.fifo.insert(pos, (at, token));
+            self.insert(at, token);
         }
+        // Armed for an earlier deadline already, unless the FIFO was empty.
         if self.armed_at.is_none_or(|a| at < a) {
-            ctx.set_timer(after_us, self.timer_token);
-            self.armed_at = Some(at);
+            self.arm(ctx, after_us, at);
         }
+    }
+
+    #[inline(never)]
+    fn insert(&mut self, at: Micros, token: u64) {
+        let pos = self.fifo.partition_point(|(t, _)| *t <= at);
+        self.fifo.insert(pos, (at, token));
+    }
+
+    #[inline(never)]
+    fn arm(&mut self, ctx: &mut Ctx, after_us: Micros, at: Micros) {
+        ctx.set_timer(after_us, self.timer_token);
+        self.armed_at = Some(at);
     }
 
     /// On this helper's timer: the tokens whose time has come and that are still

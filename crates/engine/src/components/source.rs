@@ -34,6 +34,9 @@ pub struct Source {
     period_us: Micros,
     /// A spike's height (the `spike` shape), as a multiple of the rate.
     spike: f64,
+    /// The mean gap between candidate arrivals at the shape's peak rate, in microseconds:
+    /// worked out when the rate or the shape changes, not at every arrival.
+    peak_gap_us: f64,
     generation: u64,
     timeout_us: Micros,
     /// Requests carry a key (a user, a client address, a record id), uniform over
@@ -73,6 +76,7 @@ impl Source {
             shape: Shape::Steady,
             period_us: 1,
             spike: crate::traffic::SPIKE,
+            peak_gap_us: 0.0,
             generation: 0,
             timeout_us,
             keys: KeyDist::uniform(keys),
@@ -89,6 +93,17 @@ impl Source {
             completed_by_split: [Vec::new(), Vec::new()],
             rng,
         }
+        .with_peak_gap()
+    }
+
+    /// `self` with `peak_gap_us` worked out for its rate and shape.
+    fn with_peak_gap(mut self) -> Self {
+        self.set_peak_gap();
+        self
+    }
+
+    fn set_peak_gap(&mut self) {
+        self.peak_gap_us = 1e6 / (self.rate_per_s * self.shape.max_factor_with(self.spike));
     }
 
     /// The traffic shape of the common knobs (`traffic`, `traffic_period`).
@@ -96,13 +111,13 @@ impl Source {
         self.shape = Shape::from_name(p.choice("traffic")).expect("choices are shape names");
         self.period_us = p.duration("traffic_period");
         self.shaped = true;
-        self
+        self.with_peak_gap()
     }
 
     /// Spikes `height` times the rate (the `spike` shape), instead of 4.
     pub fn spike(mut self, height: f64) -> Self {
         self.spike = height;
-        self
+        self.with_peak_gap()
     }
 
     /// A source whose rate a knob of its own sets (`rate`, which may be 0: it then sends
@@ -149,7 +164,7 @@ impl Source {
         if self.rate_per_s <= 0.0 {
             return; // silent until a rate is set
         }
-        self.next_arrival_us += self.rng.exp(1e6 / (self.rate_per_s * self.shape.max_factor_with(self.spike)));
+        self.next_arrival_us += self.rng.exp(self.peak_gap_us);
         let at = crate::num::round_micros(self.next_arrival_us);
         ctx.set_timer(at.saturating_sub(ctx.now()), self.generation << 1);
     }
@@ -268,6 +283,7 @@ impl Component for Source {
             }
             _ => return,
         }
+        self.set_peak_gap();
         // Arrivals are memoryless: drawing the next one afresh from now, at the new
         // rate, is exact.
         if self.running {
