@@ -84,8 +84,9 @@ impl Ledger {
         self.slots.get(req.slot()).is_some_and(|s| s.open && s.generation == req.generation())
     }
 
-    /// Ends `req`; returns its latency, or `None` if it was not open (a bug in a component).
-    pub fn end(&mut self, req: ReqId, outcome: Outcome, now: Micros) -> Option<Micros> {
+    /// Ends `req`; returns its latency and whether the counts still balance, or `None` if
+    /// it was not open (a bug in a component).
+    pub fn end(&mut self, req: ReqId, outcome: Outcome, now: Micros) -> Option<(Micros, bool)> {
         if !self.is_open(req) {
             return None;
         }
@@ -94,15 +95,19 @@ impl Ledger {
         slot.generation = slot.generation.wrapping_add(1);
         let start_us = slot.start_us;
         self.free.push(req.slot() as u32);
-        self.counts.in_flight -= 1;
+        // Counted in registers and checked there: read back from memory just after its
+        // fields were written one by one, the whole was read in wider chunks than were
+        // written, which stalls the CPU.
+        let mut c = self.counts;
+        c.in_flight -= 1;
         match outcome {
-            Outcome::Completed => self.counts.completed += 1,
-            Outcome::Rejected => self.counts.rejected += 1,
-            Outcome::Failed => self.counts.failed += 1,
-            Outcome::TimedOut => self.counts.timed_out += 1,
+            Outcome::Completed => c.completed += 1,
+            Outcome::Rejected => c.rejected += 1,
+            Outcome::Failed => c.failed += 1,
+            Outcome::TimedOut => c.timed_out += 1,
         }
-        debug_assert!(self.counts.balanced());
-        Some(now - start_us)
+        self.counts = c;
+        Some((now - start_us, c.balanced()))
     }
 
     pub fn counts(&self) -> Counts {
@@ -129,7 +134,7 @@ mod tests {
         let mut l = Ledger::default();
         let a = l.open(0);
         let b = l.open(5);
-        assert_eq!(l.end(a, Outcome::Completed, 10), Some(10));
+        assert_eq!(l.end(a, Outcome::Completed, 10), Some((10, true)));
         assert_eq!(l.end(a, Outcome::Failed, 11), None, "a second end is refused");
         let c = l.open(20);
         assert_eq!(c.slot(), a.slot());

@@ -71,6 +71,18 @@ pub struct Msg {
 }
 
 impl Msg {
+    /// A copy read field by field, for a message written a field at a time just before
+    /// (an event the last handler pushed, a handler's argument). Copied whole, it is read
+    /// in 16-byte chunks, each over several of those writes: the CPU cannot forward
+    /// them to the load, which then waits until they reach the cache (measured on the
+    /// peer workload: 7-10% of its time, where the copy of each message event stalled).
+    #[inline(always)]
+    pub(crate) fn fieldwise(&self) -> Msg {
+        use std::ptr::read_volatile as r;
+        // Volatile, else the compiler merges the loads back into wide ones. SAFETY: each
+        // pointer comes from a reference to a field of `self`: valid, aligned, initialised.
+        unsafe { Msg { kind: r(&self.kind), req: r(&self.req), key: r(&self.key), tag: r(&self.tag), value: r(&self.value) } }
+    }
     pub fn new(kind: Kind, req: ReqId) -> Msg {
         Msg { kind, req, key: 0, tag: 0, value: 0 }
     }

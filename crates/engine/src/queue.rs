@@ -169,7 +169,8 @@ impl EventQueue {
             && self.heap.peek().is_none_or(|e| time_of(e) > self.instant)
             && lane.is_none_or(|k| time_of(&k) > self.instant)
         {
-            *out = self.now.as_slice()[self.now_head];
+            // Most often written by the handler just before: read as it was written.
+            *out = self.now.as_slice()[self.now_head].fieldwise();
             self.now_head += 1;
             if self.now_head == self.now_len {
                 (self.now_head, self.now_len) = (0, 0);
@@ -215,6 +216,23 @@ impl EventQueue {
     }
     pub fn len(&self) -> usize {
         self.heap.len() + self.lane.len + self.now_len - self.now_head
+    }
+}
+
+impl EventKind {
+    /// A copy read field by field, as `push` has just written it (see `Msg::fieldwise`).
+    #[inline(always)]
+    fn fieldwise(&self) -> EventKind {
+        use std::ptr::read_volatile as r;
+        // SAFETY: as in `Msg::fieldwise`, every pointer is a reference to a field.
+        unsafe {
+            match self {
+                EventKind::Deliver { from, to, msg } => EventKind::Deliver { from: r(from), to: r(to), msg: msg.fieldwise() },
+                EventKind::Bounce { dead, to, msg } => EventKind::Bounce { dead: r(dead), to: r(to), msg: msg.fieldwise() },
+                EventKind::Timer { node, epoch, token } => EventKind::Timer { node: r(node), epoch: r(epoch), token: r(token) },
+                EventKind::Fault(i) => EventKind::Fault(r(i)),
+            }
+        }
     }
 }
 

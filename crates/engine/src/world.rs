@@ -338,7 +338,11 @@ impl World {
         self.core.now = t;
         self.events += 1;
         match self.event {
-            EventKind::Deliver { from, to, msg } => self.deliver(from, to, msg),
+            EventKind::Deliver { from, to, ref msg } => {
+                // `pop_into` has just written it field by field (`Msg::fieldwise`).
+                let msg = msg.fieldwise();
+                self.deliver(from, to, msg)
+            }
             EventKind::Bounce { dead, to, msg } => {
                 let n = &self.nodes[to as usize];
                 if n.alive && !n.hung {

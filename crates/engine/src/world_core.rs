@@ -109,7 +109,8 @@ impl Core {
     /// `send` with the message in registers, field by field. A handler has just written
     /// the message it sends, a field at a time; read back whole from memory, in other
     /// chunks than were written, it stalled the CPU on every send.
-    #[inline(never)]
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn send_fields(&mut self, from: NodeId, to: NodeId, kind: crate::msg::Kind, req: ReqId, key: u64, tag_value: u64) {
         let msg = Msg { kind, req, key, tag: tag_value as u32, value: (tag_value >> 32) as u32 };
         let now = self.now;
@@ -155,13 +156,13 @@ impl Core {
 
     pub(crate) fn end_request(&mut self, req: ReqId, outcome: Outcome) {
         self.checks += 1;
-        let Some(latency_us) = self.ledger.end(req, outcome, self.now) else {
+        let Some((latency_us, balanced)) = self.ledger.end(req, outcome, self.now) else {
             let detail = format!("request {:?} ended twice (second end: {})", req, outcome.name());
             self.flush();
             self.violation("accounting", self.now, detail);
             return;
         };
-        if !self.ledger.counts().balanced() {
+        if !balanced {
             self.flush();
             self.violation("accounting", self.now, format!("sent != ended + in flight: {:?}", self.ledger.counts()));
         }

@@ -120,6 +120,9 @@ impl Component for Server {
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
         match msg.kind {
             Kind::Request | Kind::Call | Kind::Probe | Kind::Write => {
+                // Kept whole in a job: read field by field, as the world has just written
+                // it (`Msg::fieldwise`).
+                let msg = msg.fieldwise();
                 self.arrived += 1;
                 self.account(ctx.now());
                 if let Some(worker) = self.idle.pop() {
