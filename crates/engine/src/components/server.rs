@@ -108,6 +108,10 @@ impl Server {
         self.last_change_us = now;
     }
 
+    /// (Inlined natively where it is called: passed to a function, the job the caller
+    /// has just put together is read back whole, in other chunks than were written. Out
+    /// of line in the wasm, for size.)
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn begin(&mut self, ctx: &mut Ctx, worker: u32, job: Job) {
         self.in_service[worker as usize] = Some(job);
         let raw = self.service.sample(ctx.rng);
