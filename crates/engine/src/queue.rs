@@ -156,35 +156,27 @@ impl EventQueue {
         self.next_seq = seq;
     }
 
-    /// The next event if it is one of those due at the instant of the last pop, waiting
-    /// beside the heap, and the instant is no later than `until`: most events, and most
-    /// often written by the handler just before, so read as it was written
-    /// (`Msg::fieldwise`). When this gives none, `pop_into` gives the next event.
-    #[inline(always)]
-    pub fn pop_now(&mut self, until: Micros) -> Option<EventKind> {
-        if self.now_head < self.now_len
-            && self.instant <= until
-            && self.heap.peek().is_none_or(|e| time_of(e) > self.instant)
-            && self.lane.front_key().is_none_or(|k| time_of(&k) > self.instant)
-        {
-            let kind = self.now.as_slice()[self.now_head].fieldwise();
-            self.now_head += 1;
-            if self.now_head == self.now_len {
-                (self.now_head, self.now_len) = (0, 0);
-            }
-            return Some(kind);
-        }
-        None
-    }
-
-    /// The next event if it is due by `until` and `pop_now` has none, copied whole into
-    /// `out`; its time, or `None` when there is none so soon.
+    /// The next event if it is due by `until`, copied whole into `out`; its time, or
+    /// `None` when there is none so soon.
     /// (Copied in place rather than returned: an event returned by value is taken apart
     /// into its variants' fields and put back together for the handler, and reading a
     /// message back in other chunks than those just written stalls the CPU.)
     #[inline]
     pub fn pop_into(&mut self, out: &mut EventKind, until: Micros) -> Option<Micros> {
         let lane = self.lane.front_key();
+        if self.now_head < self.now_len
+            && self.instant <= until
+            && self.heap.peek().is_none_or(|e| time_of(e) > self.instant)
+            && lane.is_none_or(|k| time_of(&k) > self.instant)
+        {
+            // Most often written by the handler just before: read as it was written.
+            *out = self.now.as_slice()[self.now_head].fieldwise();
+            self.now_head += 1;
+            if self.now_head == self.now_len {
+                (self.now_head, self.now_len) = (0, 0);
+            }
+            return Some(self.instant);
+        }
         if let Some(k) = lane
             && self.heap.peek().is_none_or(|e| e.0 > k.0)
         {
@@ -208,16 +200,8 @@ impl EventQueue {
     }
     #[cfg(test)]
     fn pop(&mut self) -> Option<Event> {
-        if let Some(kind) = self.pop_now(Micros::MAX) {
-            return Some(Event { time_us: self.instant, kind });
-        }
         let mut kind = EventKind::Fault(0);
         self.pop_into(&mut kind, Micros::MAX).map(|time_us| Event { time_us, kind })
-    }
-    /// The time of the last event popped.
-    #[inline]
-    pub fn instant(&self) -> Micros {
-        self.instant
     }
     #[inline]
     pub fn peek_time(&self) -> Option<Micros> {

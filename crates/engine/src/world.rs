@@ -334,22 +334,15 @@ impl World {
     /// Processes the next event if it is due by `until`; false when there is none so soon.
     #[inline(always)]
     fn advance(&mut self, until: Micros) -> bool {
-        // An event of this instant comes straight to its handler, read as it was written;
-        // a later one is copied out of the heap or the lane first.
-        let event = match self.core.queue.pop_now(until) {
-            Some(event) => {
-                self.core.now = self.core.queue.instant();
-                event
-            }
-            None => {
-                let Some(t) = self.core.queue.pop_into(&mut self.event, until) else { return false };
-                self.core.now = t;
-                self.event
-            }
-        };
+        let Some(t) = self.core.queue.pop_into(&mut self.event, until) else { return false };
+        self.core.now = t;
         self.events += 1;
-        match event {
-            EventKind::Deliver { from, to, msg } => self.deliver(from, to, msg),
+        match self.event {
+            EventKind::Deliver { from, to, ref msg } => {
+                // `pop_into` has just written it field by field (`Msg::fieldwise`).
+                let msg = msg.fieldwise();
+                self.deliver(from, to, msg)
+            }
             EventKind::Bounce { dead, to, msg } => {
                 let n = &self.nodes[to as usize];
                 if n.alive && !n.hung {
