@@ -108,7 +108,8 @@ impl Core {
 
     /// `send` with the message in registers, field by field. A handler has just written
     /// the message it sends, a field at a time; read back whole from memory, in other
-    /// chunks than were written, it stalled the CPU on every send.
+    /// chunks than were written, it stalled the CPU on every send. (Inlined natively;
+    /// out of line in the wasm, for size.)
     #[cfg_attr(target_arch = "wasm32", inline(never))]
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn send_fields(&mut self, from: NodeId, to: NodeId, kind: crate::msg::Kind, req: ReqId, key: u64, tag_value: u64) {

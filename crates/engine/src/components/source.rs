@@ -68,7 +68,7 @@ pub struct Source {
 
 impl Source {
     pub fn new(target: NodeId, rate_per_s: f64, timeout_us: Micros, keys: u64, rng: Rng) -> Self {
-        Source {
+        let mut source = Source {
             target,
             rate_per_s,
             rate_knob: "arrival_rate",
@@ -92,16 +92,12 @@ impl Source {
             sent_by_split: [Vec::new(), Vec::new()],
             completed_by_split: [Vec::new(), Vec::new()],
             rng,
-        }
-        .with_peak_gap()
+        };
+        source.set_peak_gap();
+        source
     }
 
-    /// `self` with `peak_gap_us` worked out for its rate and shape.
-    fn with_peak_gap(mut self) -> Self {
-        self.set_peak_gap();
-        self
-    }
-
+    /// Works out `peak_gap_us` for the rate and shape now.
     fn set_peak_gap(&mut self) {
         self.peak_gap_us = 1e6 / (self.rate_per_s * self.shape.max_factor_with(self.spike));
     }
@@ -111,13 +107,15 @@ impl Source {
         self.shape = Shape::from_name(p.choice("traffic")).expect("choices are shape names");
         self.period_us = p.duration("traffic_period");
         self.shaped = true;
-        self.with_peak_gap()
+        self.set_peak_gap();
+        self
     }
 
     /// Spikes `height` times the rate (the `spike` shape), instead of 4.
     pub fn spike(mut self, height: f64) -> Self {
         self.spike = height;
-        self.with_peak_gap()
+        self.set_peak_gap();
+        self
     }
 
     /// A source whose rate a knob of its own sets (`rate`, which may be 0: it then sends
