@@ -55,7 +55,7 @@ impl Ctx<'_> {
     pub fn open_request(&mut self) -> Option<ReqId> {
         self.core.open_request()
     }
-    #[inline]
+    #[inline(always)]
     pub fn is_open(&self, req: ReqId) -> bool {
         self.core.ledger.is_open(req)
     }

@@ -79,7 +79,7 @@ impl Ledger {
         ReqId(u64::from(s.generation) << 32 | slot as u64)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn is_open(&self, req: ReqId) -> bool {
         self.slots.get(req.slot()).is_some_and(|s| s.open && s.generation == req.generation())
     }

@@ -238,7 +238,7 @@ pub fn cos_turns(x: f64) -> f64 {
 /// adding 2^52 rounds `x` to a whole number (a half to even) held in the sum's low bits:
 /// a few cycles, where converting to an integer and back took three times as long on
 /// the path from a random draw to the next event's time. Above, `x` is whole.
-#[inline]
+#[inline(always)]
 pub fn round_micros(x: f64) -> u64 {
     debug_assert!(!(x < 0.0), "round_micros({x})");
     const TWO_52: f64 = 4_503_599_627_370_496.0;

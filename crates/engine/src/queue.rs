@@ -53,7 +53,11 @@ fn slot_of(e: &Entry) -> u32 {
 pub(crate) struct EventQueue {
     heap: BinaryHeap<Entry>,
     payloads: Vec<EventKind>,
+    /// The payload slots free for reuse, in `free[..free_len]`: there is a place for
+    /// every slot, so that freeing one is a write, not a `Vec::push` (a call in the
+    /// wasm built for size, at every pop from the heap).
     free: Vec<u32>,
+    free_len: usize,
     next_seq: u64,
     /// Events due at `instant`, in the order they were pushed: those from `now_head` to
     /// `now_len` wait (the slots past them are there to be written over). It empties at
@@ -108,6 +112,7 @@ impl EventQueue {
         }
     }
 
+    #[inline(always)]
     fn next_seq(&mut self) -> u64 {
         if self.next_seq == SEQ_LIMIT {
             self.renumber();
@@ -118,21 +123,29 @@ impl EventQueue {
 
     /// Orders an event due at `time_us` in the heap; the slot its payload goes in.
     fn push_later(&mut self, time_us: Micros) -> u32 {
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                assert!(self.payloads.len() < 1 << SLOT_BITS, "more than 16 million events pending at once");
-                self.payloads.push(FILLER);
-                (self.payloads.len() - 1) as u32
-            }
+        let slot = if self.free_len > 0 {
+            self.free_len -= 1;
+            self.free.as_slice()[self.free_len]
+        } else {
+            self.new_slot()
         };
         let seq = self.next_seq();
         self.heap.push(entry(time_us, seq, slot));
         slot
     }
 
+    #[cold]
+    #[inline(never)]
+    fn new_slot(&mut self) -> u32 {
+        assert!(self.payloads.len() < 1 << SLOT_BITS, "more than 16 million events pending at once");
+        self.payloads.push(FILLER);
+        self.free.push(0);
+        (self.payloads.len() - 1) as u32
+    }
+
     /// Gives the pending events fresh sequence numbers from 0, in the order they hold.
     #[cold]
+    #[inline(never)]
     fn renumber(&mut self) {
         // Sorted ascending by `Reverse`: the latest event first.
         let mut held = std::mem::take(&mut self.heap).into_sorted_vec();
@@ -193,9 +206,10 @@ impl EventQueue {
         }
         let e = self.heap.pop()?;
         let (time_us, slot) = (time_of(&e), slot_of(&e));
-        self.free.push(slot);
+        self.free.as_mut_slice()[self.free_len] = slot;
+        self.free_len += 1;
         self.instant = time_us;
-        *out = self.payloads[slot as usize];
+        *out = self.payloads.as_slice()[slot as usize];
         Some(time_us)
     }
     #[cfg(test)]
@@ -249,7 +263,7 @@ struct Lane {
 }
 
 impl Lane {
-    #[inline]
+    #[inline(always)]
     fn front_key(&self) -> Option<Entry> {
         if self.len == 0 { None } else { Some(self.slots.as_slice()[self.head].0) }
     }

@@ -104,14 +104,14 @@ impl Rng {
     /// call a logarithm every time. Exact, not an approximation: the layers cover the
     /// density exactly, and the rare draws outside a layer's box are accepted or
     /// rejected against the density itself.
-    #[inline]
+    #[inline(always)]
     pub fn exp(&mut self, mean: f64) -> f64 {
         mean * self.exp1()
     }
 
     /// Standard exponential (mean 1). A draw's low 8 bits pick the layer and its top 53
     /// bits the point, so the two never share bits.
-    #[inline]
+    #[inline(always)]
     fn exp1(&mut self) -> f64 {
         let z = ziggurat();
         let r = self.next_u64();

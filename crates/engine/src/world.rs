@@ -332,6 +332,8 @@ impl World {
     }
 
     /// Processes the next event if it is due by `until`; false when there is none so soon.
+    /// (Nodes are reached through a slice: a `Vec`'s index is a call in the wasm built
+    /// for size, and there were four on the path of every event.)
     #[inline(always)]
     fn advance(&mut self, until: Micros) -> bool {
         let Some(t) = self.core.queue.pop_into(&mut self.event, until) else { return false };
@@ -344,13 +346,13 @@ impl World {
                 self.deliver(from, to, msg)
             }
             EventKind::Bounce { dead, to, msg } => {
-                let n = &self.nodes[to as usize];
+                let n = &self.nodes.as_slice()[to as usize];
                 if n.alive && !n.hung {
                     self.dispatch(to, |c, ctx| c.on_bounce(ctx, dead, msg));
                 }
             }
             EventKind::Timer { node, epoch, token } => {
-                let n = &self.nodes[node as usize];
+                let n = &self.nodes.as_slice()[node as usize];
                 if n.alive && !n.hung && n.epoch == epoch {
                     self.dispatch(node, |c, ctx| c.on_timer(ctx, token));
                 }
@@ -361,7 +363,7 @@ impl World {
     }
 
     fn deliver(&mut self, from: NodeId, to: NodeId, msg: Msg) {
-        let n = &self.nodes[to as usize];
+        let n = &self.nodes.as_slice()[to as usize];
         let now = self.core.now;
         if !n.alive {
             // Connection refused: the sender learns of it one hop later, if it is alive to.
@@ -379,7 +381,7 @@ impl World {
 
     #[inline]
     fn dispatch(&mut self, id: NodeId, f: impl FnOnce(&mut dyn Component, &mut Ctx)) {
-        let node = &mut self.nodes[id as usize];
+        let node = &mut self.nodes.as_mut_slice()[id as usize];
         let mut ctx = Ctx { me: id, slow: node.slow, epoch: node.epoch, rng: &mut self.rng, core: &mut self.core };
         f(node.comp.as_mut(), &mut ctx);
     }
