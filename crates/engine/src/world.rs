@@ -341,9 +341,19 @@ impl World {
         self.events += 1;
         match self.event {
             EventKind::Deliver { from, to, ref msg } => {
-                // `pop_into` has just written it field by field (`Msg::fieldwise`).
-                let msg = msg.fieldwise();
-                self.deliver(from, to, msg)
+                let n = &self.nodes.as_slice()[to as usize];
+                if n.alive && !n.hung {
+                    // `pop_into` has just written it field by field: read the same way
+                    // (`Msg::fieldwise`), here where it is handed on, so that the wasm
+                    // writes it straight where the handler's argument goes. (Read before
+                    // the branch, it went to a copy shared with `undeliverable`, and was
+                    // copied again whole: in chunks over its fields, which stalled.)
+                    let msg = msg.fieldwise();
+                    self.dispatch(to, |c, ctx| c.on_message(ctx, from, msg));
+                } else {
+                    let msg = *msg;
+                    self.undeliverable(from, to, msg);
+                }
             }
             EventKind::Bounce { dead, to, msg } => {
                 let n = &self.nodes.as_slice()[to as usize];
@@ -362,20 +372,19 @@ impl World {
         true
     }
 
-    fn deliver(&mut self, from: NodeId, to: NodeId, msg: Msg) {
-        let n = &self.nodes.as_slice()[to as usize];
+    /// A message for a node that is dead or hung.
+    #[inline(never)]
+    fn undeliverable(&mut self, from: NodeId, to: NodeId, msg: Msg) {
         let now = self.core.now;
-        if !n.alive {
+        if !self.nodes[to as usize].alive {
             // Connection refused: the sender learns of it one hop later, if it is alive to.
             if self.nodes[from as usize].alive {
                 self.core.bounce(to, from, msg);
             } else {
                 self.core.emit_rare(Record::Drop { t: now, from, to, msg, why: DropReason::Dead });
             }
-        } else if n.hung {
-            self.core.emit_rare(Record::Drop { t: now, from, to, msg, why: DropReason::Hung });
         } else {
-            self.dispatch(to, |c, ctx| c.on_message(ctx, from, msg));
+            self.core.emit_rare(Record::Drop { t: now, from, to, msg, why: DropReason::Hung });
         }
     }
 
