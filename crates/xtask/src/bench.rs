@@ -111,7 +111,7 @@ pub fn run() -> Result<(), String> {
         )
         .ok();
     }
-    writeln!(md, "\nBudget: within 2x of native; best of 3 runs each. The release profile builds the whole page, the engine crate included, at opt-level \"z\" for size: any other level for the engine costs more bytes than the page can spend (on 2026-11-29 with twenty scenes: \"s\" 6.4 KB gzip more, 3 17.5 KB, for 18-25% less time in wasm); the hot path is written so that \"z\" builds it well (events and trace records written in place, not copied through the stack).").ok();
+    writeln!(md, "\nBudget: within 2x of native; best of 3 runs each. The release profile builds the whole page, the engine crate included, at opt-level \"z\" for size: any other level for the engine costs more bytes than the page can spend (on 2026-11-29 with twenty scenes: \"s\" 6.4 KB gzip more, 3 17.5 KB, for 18-25% less time in wasm); the hot path is written so that \"z\" builds it well (events and trace records written in place, not copied through the stack; no call on an event's path for a vector's index or push, which \"z\" keeps out of line), and \"s\" is then 2-11% faster, no longer 18-25%.").ok();
     let f = &page["frames"];
     writeln!(
         md,
