@@ -59,6 +59,11 @@ pub struct Node {
 }
 
 impl Node {
+    /// Alive and not hung: it takes messages and its timers fire.
+    #[inline(always)]
+    pub fn up(&self) -> bool {
+        self.alive && !self.hung
+    }
     pub fn view(&self) -> NodeView {
         self.comp.view()
     }
@@ -277,7 +282,7 @@ impl World {
     /// Whether nodes `a` and `b` can talk now: both up, on the same side of any partition.
     pub fn reachable(&self, a: NodeId, b: NodeId) -> bool {
         let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
-        x.alive && !x.hung && y.alive && !y.hung && !self.partitioned(a, b)
+        x.up() && y.up() && !self.partitioned(a, b)
     }
 
     #[inline]
@@ -341,8 +346,7 @@ impl World {
         self.events += 1;
         match self.event {
             EventKind::Deliver { from, to, ref msg } => {
-                let n = &self.nodes.as_slice()[to as usize];
-                if n.alive && !n.hung {
+                if self.nodes.as_slice()[to as usize].up() {
                     // `pop_into` has just written it field by field: read the same way
                     // (`Msg::fieldwise`), here where it is handed on, so that the wasm
                     // writes it straight where the handler's argument goes. (Read before
@@ -356,14 +360,13 @@ impl World {
                 }
             }
             EventKind::Bounce { dead, to, msg } => {
-                let n = &self.nodes.as_slice()[to as usize];
-                if n.alive && !n.hung {
+                if self.nodes.as_slice()[to as usize].up() {
                     self.dispatch(to, |c, ctx| c.on_bounce(ctx, dead, msg));
                 }
             }
             EventKind::Timer { node, epoch, token } => {
                 let n = &self.nodes.as_slice()[node as usize];
-                if n.alive && !n.hung && n.epoch == epoch {
+                if n.up() && n.epoch == epoch {
                     self.dispatch(node, |c, ctx| c.on_timer(ctx, token));
                 }
             }
@@ -401,7 +404,7 @@ impl World {
         match &fault {
             Fault::Kill(name) | Fault::Hang(name) => {
                 let n = id(self, name);
-                if self.nodes[n].alive && !self.nodes[n].hung {
+                if self.nodes[n].up() {
                     let node = &mut self.nodes[n];
                     node.epoch += 1;
                     self.held.clear();
@@ -423,7 +426,7 @@ impl World {
                 let n = id(self, name);
                 let node = &mut self.nodes[n];
                 node.slow = 1.0;
-                if !node.alive || node.hung {
+                if !node.up() {
                     node.alive = true;
                     node.hung = false;
                     self.dispatch(n as NodeId, |c, ctx| c.on_revive(ctx));
@@ -479,7 +482,7 @@ impl World {
 
     /// Runs the end-of-run checks; `drained` says whether every request ended.
     pub fn finish_checks(&mut self, drained: bool) {
-        let up = self.nodes.iter().map(|n| n.alive && !n.hung).collect();
+        let up = self.nodes.iter().map(Node::up).collect();
         let end = RunEnd { now: self.core.now, counts: self.core.ledger.counts(), drained, up, sides: self.core.sides.clone() };
         self.core.finish_checks(&end);
     }
