@@ -134,6 +134,7 @@ impl EventQueue {
         slot
     }
 
+    /// A payload slot never used before, with its place in the free stack.
     #[cold]
     #[inline(never)]
     fn new_slot(&mut self) -> u32 {
