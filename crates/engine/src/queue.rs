@@ -170,26 +170,25 @@ impl EventQueue {
         self.next_seq = seq;
     }
 
-    /// The next event if it is due by `until`, copied whole into `out`; its time, or
-    /// `None` when there is none so soon.
-    /// (Copied in place rather than returned: an event returned by value is taken apart
-    /// into its variants' fields and put back together for the handler, and reading a
-    /// message back in other chunks than those just written stalls the CPU.)
+    /// The next event if it is due by `until`: its time, and the event where it waits
+    /// (valid until the next push); `None` when there is none so soon.
+    /// (Read in place by the one `match` that handles it: copied out first, the copy was
+    /// a `match` on the kind of its own, a second jump on the event's kind, and a whole
+    /// copy of a message just written a field at a time stalls the CPU.)
     #[inline]
-    pub fn pop_into(&mut self, out: &mut EventKind, until: Micros) -> Option<Micros> {
+    pub fn pop_ref(&mut self, until: Micros) -> Option<(Micros, &EventKind)> {
         let lane = self.lane.front_key();
         if self.now_head < self.now_len
             && self.instant <= until
             && self.heap.peek().is_none_or(|e| time_of(e) > self.instant)
             && lane.is_none_or(|k| time_of(&k) > self.instant)
         {
-            // Most often written by the handler just before: read as it was written.
-            *out = self.now.as_slice()[self.now_head].fieldwise();
+            let i = self.now_head;
             self.now_head += 1;
             if self.now_head == self.now_len {
                 (self.now_head, self.now_len) = (0, 0);
             }
-            return Some(self.instant);
+            return Some((self.instant, &self.now.as_slice()[i]));
         }
         if let Some(k) = lane
             && self.heap.peek().is_none_or(|e| e.0 > k.0)
@@ -198,9 +197,8 @@ impl EventQueue {
             if time_us > until {
                 return None;
             }
-            self.lane.pop_front_into(out);
             self.instant = time_us;
-            return Some(time_us);
+            return Some((time_us, self.lane.pop_front()));
         }
         if self.heap.peek().is_none_or(|e| time_of(e) > until) {
             return None;
@@ -210,13 +208,11 @@ impl EventQueue {
         self.free.as_mut_slice()[self.free_len] = slot;
         self.free_len += 1;
         self.instant = time_us;
-        *out = self.payloads.as_slice()[slot as usize];
-        Some(time_us)
+        Some((time_us, &self.payloads.as_slice()[slot as usize]))
     }
     #[cfg(test)]
     fn pop(&mut self) -> Option<Event> {
-        let mut kind = EventKind::Fault(0);
-        self.pop_into(&mut kind, Micros::MAX).map(|time_us| Event { time_us, kind })
+        self.pop_ref(Micros::MAX).map(|(time_us, kind)| Event { time_us, kind: *kind })
     }
     #[inline]
     pub fn peek_time(&self) -> Option<Micros> {
@@ -231,23 +227,6 @@ impl EventQueue {
     }
     pub fn len(&self) -> usize {
         self.heap.len() + self.lane.len + self.now_len - self.now_head
-    }
-}
-
-impl EventKind {
-    /// A copy read field by field, as `push` has just written it (see `Msg::fieldwise`).
-    #[inline(always)]
-    fn fieldwise(&self) -> EventKind {
-        use std::ptr::read_volatile as r;
-        // SAFETY: as in `Msg::fieldwise`, every pointer is a reference to a field.
-        unsafe {
-            match self {
-                EventKind::Deliver { from, to, msg } => EventKind::Deliver { from: r(from), to: r(to), msg: msg.fieldwise() },
-                EventKind::Bounce { dead, to, msg } => EventKind::Bounce { dead: r(dead), to: r(to), msg: msg.fieldwise() },
-                EventKind::Timer { node, epoch, token } => EventKind::Timer { node: r(node), epoch: r(epoch), token: r(token) },
-                EventKind::Fault(i) => EventKind::Fault(r(i)),
-            }
-        }
     }
 }
 
@@ -288,12 +267,13 @@ impl Lane {
         self.len += 1;
     }
 
-    /// Takes the front event (there is one) into `out`.
+    /// Takes the front event (there is one): where it waits, until the next push.
     #[inline]
-    fn pop_front_into(&mut self, out: &mut EventKind) {
-        *out = self.slots.as_slice()[self.head].1;
-        self.head = (self.head + 1) & (self.slots.len() - 1);
+    fn pop_front(&mut self) -> &EventKind {
+        let i = self.head;
+        self.head = (i + 1) & (self.slots.len() - 1);
         self.len -= 1;
+        &self.slots.as_slice()[i].1
     }
 
     /// Doubles the slots of a full lane: the events that wrapped around to the start
@@ -343,8 +323,7 @@ mod tests {
                 lane.push_back(entry(u64::from(n), u64::from(n), 0), EventKind::Fault(n));
                 model.push_back(n);
             } else if let Some(want) = model.pop_front() {
-                let mut got = FILLER;
-                lane.pop_front_into(&mut got);
+                let got = *lane.pop_front();
                 assert!(matches!(got, EventKind::Fault(f) if f == want), "{got:?} for {want}");
             }
             assert_eq!(lane.len, model.len());

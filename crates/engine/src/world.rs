@@ -91,8 +91,6 @@ pub struct World {
     /// The scene's view of this world (measures, actions); set once the scene is built.
     probe: Option<Box<dyn Probe>>,
     started: bool,
-    /// The event being handled, where the queue copies it.
-    event: EventKind,
 }
 
 impl World {
@@ -110,7 +108,6 @@ impl World {
             actions,
             probe: None,
             started: false,
-            event: EventKind::Fault(0),
         }
     }
 
@@ -321,16 +318,18 @@ impl World {
     /// for size, and there were four on the path of every event.)
     #[inline(always)]
     fn advance(&mut self, until: Micros) -> bool {
-        let Some(t) = self.core.queue.pop_into(&mut self.event, until) else { return false };
+        let Some((t, event)) = self.core.queue.pop_ref(until) else { return false };
         self.core.now = t;
         self.events += 1;
-        match self.event {
+        // The event is read where it waits, its fields straight into the handler's
+        // arguments, before the handler can push over its slot.
+        match *event {
             EventKind::Deliver { from, to, ref msg } => {
                 if self.nodes.as_slice()[to as usize].up() {
-                    // `pop_into` has just written it field by field: read the same way
-                    // (`Msg::fieldwise`), here where it is handed on, so that the wasm
-                    // writes it straight where the handler's argument goes. (Read before
-                    // the branch, it went to a copy shared with `undeliverable`, and was
+                    // Most often written just before, a field at a time: read the same
+                    // way, here where it is handed on, so that the wasm too writes it
+                    // straight where the handler's argument goes. (Read before the
+                    // branch, it went to a copy shared with `undeliverable`, and was
                     // copied again whole: in chunks over its fields, which stalled.)
                     let msg = msg.fieldwise();
                     self.dispatch(to, |c, ctx| c.on_message(ctx, from, msg));
@@ -339,15 +338,15 @@ impl World {
                     self.undeliverable(from, to, msg);
                 }
             }
-            EventKind::Bounce { dead, to, msg } => {
-                if self.nodes.as_slice()[to as usize].up() {
-                    self.dispatch(to, |c, ctx| c.on_bounce(ctx, dead, msg));
-                }
-            }
             EventKind::Timer { node, epoch, token } => {
                 let n = &self.nodes.as_slice()[node as usize];
                 if n.up() && n.epoch == epoch {
                     self.dispatch(node, |c, ctx| c.on_timer(ctx, token));
+                }
+            }
+            EventKind::Bounce { dead, to, msg } => {
+                if self.nodes.as_slice()[to as usize].up() {
+                    self.dispatch(to, |c, ctx| c.on_bounce(ctx, dead, msg));
                 }
             }
             EventKind::Fault(i) => self.apply_fault(i as usize),
