@@ -186,8 +186,8 @@ impl Balancer {
 
     /// The server's answer (or the network's refusal) for the request forwarded as `msg`.
     fn answered(&mut self, ctx: &mut Ctx, msg: Msg, kind: Kind) {
-        let Some(key) = self.pending.key_at(msg.tag) else { return };
-        if self.pending.get(key).is_some_and(|p| p.req == msg.req) {
+        let Some((key, p)) = self.pending.live_at(msg.tag) else { return };
+        if p.req == msg.req {
             // A refusal by the network says nothing of the server's speed.
             let heard = msg.kind != Kind::Request;
             self.settle(ctx, key, kind, heard);

@@ -174,9 +174,8 @@ impl Service {
 
     /// B's answer to the call tagged `msg.tag`, if that call is still the job's current one.
     fn answer(&mut self, ctx: &mut Ctx, msg: Msg, ok: bool) {
-        let Some(key) = self.jobs.key_at(msg.tag >> 16) else { return };
-        let current = self.jobs.get(key).is_some_and(|j| j.req == msg.req && j.attempt & 0x7FFF == (msg.tag >> 1) & 0x7FFF);
-        if current {
+        let Some((key, j)) = self.jobs.live_at(msg.tag >> 16) else { return };
+        if j.req == msg.req && j.attempt & 0x7FFF == (msg.tag >> 1) & 0x7FFF {
             self.outcome(ctx, key, ok);
         }
     }
@@ -222,7 +221,7 @@ impl Component for Service {
             return;
         }
         let jobs = &self.jobs;
-        let live = |t: u64| jobs.key_at((t >> 40) as u32).filter(|k| jobs.get(*k).is_some_and(|j| deadline_token(*k, j.call) == t));
+        let live = |t: u64| jobs.live_at((t >> 40) as u32).filter(|(k, j)| deadline_token(*k, j.call) == t).map(|(k, _)| k);
         let expired = self.deadlines.fire(ctx, |_, t| live(t).is_some());
         let keys: Vec<Key> = expired.iter().filter_map(|t| live(*t)).collect();
         self.deadlines.recycle(expired);

@@ -53,8 +53,13 @@ impl<T> Slab<T> {
 
     /// The key of the entry now at `index`, if one lives there.
     pub fn key_at(&self, index: u32) -> Option<Key> {
+        self.live_at(index).map(|(key, _)| key)
+    }
+
+    /// The entry now at `index` with its key, if one lives there.
+    pub fn live_at(&self, index: u32) -> Option<(Key, &T)> {
         match self.entries.get(index as usize) {
-            Some((g, Some(_))) => Some(u64::from(*g) << 32 | u64::from(index)),
+            Some((g, Some(v))) => Some((u64::from(*g) << 32 | u64::from(index), v)),
             _ => None,
         }
     }
