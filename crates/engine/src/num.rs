@@ -287,7 +287,7 @@ mod tests {
                 assert_eq!(Fixed(x, d).to_string(), std, "{x} with {d} decimals");
             }
         }
-        assert_eq!(format!("{:>8}|{:<6}|", Fixed(3.14159, 2), Fixed(-2.0, 1)), "    3.14|-2.0  |");
+        assert_eq!(format!("{:>8}|{:<6}|", Fixed(3.14259, 2), Fixed(-2.0, 1)), "    3.14|-2.0  |");
         assert_eq!((Fixed(f64::NAN, 2).to_string(), Fixed(f64::INFINITY, 1).to_string()), ("NaN".to_string(), "inf".to_string()));
     }
 
