@@ -284,6 +284,17 @@ impl Router {
         let k = self.pending.insert((from, msg, tries));
         ctx.send(self.apps[i], Msg { tag: index_of(k), ..msg });
     }
+
+    /// The pending request that `msg` (an answer, or a message bounced back) belongs to,
+    /// taken out: who sent it, the request, how often it was tried. `None` when its slot
+    /// holds another request now.
+    fn take_pending(&mut self, msg: Msg) -> Option<(NodeId, Msg, u8)> {
+        let (k, p) = self.pending.live_at(msg.tag)?;
+        if p.1.req != msg.req {
+            return None;
+        }
+        self.pending.remove(k)
+    }
 }
 
 impl Component for Router {
@@ -297,8 +308,7 @@ impl Component for Router {
         if msg.kind == Kind::Request && !self.apps.contains(&from) {
             return self.route(ctx, from, msg, 0);
         }
-        let Some(k) = self.pending.key_at(msg.tag).filter(|k| self.pending.get(*k).is_some_and(|p| p.1.req == msg.req)) else { return };
-        let (to, request, _) = self.pending.remove(k).expect("found");
+        let Some((to, request, _)) = self.take_pending(msg) else { return };
         if let Some(i) = self.apps.iter().position(|a| *a == from) {
             self.busy[i] += 0.02 * (f64::from(msg.value) / 1000.0 - self.busy[i]);
         }
@@ -310,8 +320,7 @@ impl Component for Router {
         if let Some(i) = self.apps.iter().position(|a| *a == to) {
             self.down_until[i] = ctx.now() + 5 * US_PER_S;
         }
-        let Some(k) = self.pending.key_at(msg.tag).filter(|k| self.pending.get(*k).is_some_and(|p| p.1.req == msg.req)) else { return };
-        let (from, request, tries) = self.pending.remove(k).expect("found");
+        let Some((from, request, tries)) = self.take_pending(msg) else { return };
         if tries == 0 {
             self.route(ctx, from, request, 1);
         } else {
